@@ -1,0 +1,187 @@
+"""`supportpulse` command line (CONTRACT §6).
+
+`--json` output goes to stdout as one JSON document; errors go to stderr with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import msgspec
+import typer
+from pydantic import ValidationError
+
+from stream.settings import Settings
+
+app = typer.Typer(
+    name="supportpulse",
+    help="Real-time monitor for e-commerce customer support.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            lines.append(f"  SUPPORTPULSE_{where.upper()}: {error['msg']}")
+        fail("invalid settings:\n" + "\n".join(lines))
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
+
+
+@app.command()
+def worker(
+    clock: Annotated[
+        str, typer.Option(help="wall | event | fixed:TIMESTAMP (what 'now' means for ages)")
+    ] = "wall",
+) -> None:
+    """Run a stream worker."""
+    from stream.domain.clock import parse_clock
+    from stream.runner import run_worker
+
+    settings = load_settings()
+    try:
+        parsed = parse_clock(clock)
+    except ValueError as exc:
+        fail(str(exc))
+    run_worker(settings, parsed)
+
+
+@app.command()
+def demo(
+    speed: Annotated[float, typer.Option(help="simulated seconds per wall second")] = 60.0,
+    profile: Annotated[str, typer.Option(help="traffic profile")] = "black-friday",
+    seed: Annotated[int, typer.Option()] = 7,
+    duration: Annotated[str, typer.Option(help="simulated time to run, e.g. 24h")] = "24h",
+    board: Annotated[bool, typer.Option(help="show the live terminal board")] = True,
+) -> None:
+    """Embedded broker + Redis + worker + a simulated holiday peak, with a live board."""
+    from stream.demo import run_demo
+    from stream.domain.durations import parse_duration
+
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        fail(str(exc))
+    run_demo(speed=speed, profile=profile, seed=seed, duration_seconds=seconds, board=board)
+
+
+@app.command()
+def simulate(
+    profile: Annotated[str, typer.Option(help="normal | black-friday | christmas")] = "normal",
+    seed: Annotated[int, typer.Option()] = 1,
+    duration: Annotated[str, typer.Option(help="simulated time, e.g. 2h, 1d")] = "1h",
+    speed: Annotated[
+        float, typer.Option(help="speed-up when publishing (0 = as fast as possible)")
+    ] = 0.0,
+    start: Annotated[
+        str | None, typer.Option(help="simulated start (RFC 3339); default: now")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="write JSON lines here instead of Kafka")] = None,
+) -> None:
+    """Generate realistic support traffic to Kafka or a file."""
+    from stream.domain.durations import parse_duration
+    from stream.domain.events import parse_timestamp
+    from stream.domain.simulator import PROFILES, generate
+
+    if profile not in PROFILES:
+        fail(f"unknown profile {profile!r}; choose one of {', '.join(sorted(PROFILES))}")
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as exc:
+        fail(str(exc))
+    begin = datetime.now(UTC)
+    if start is not None:
+        parsed = parse_timestamp(start)
+        if parsed is None:
+            fail(f"--start {start!r} is not an RFC 3339 timestamp with an offset")
+        begin = parsed
+    settings = load_settings()
+    events = generate(profile, seed, begin, seconds, queues=tuple(settings.queues),
+                      timezone=settings.timezone)
+    if out is not None:
+        encoder = msgspec.json.Encoder()
+        count = 0
+        with open(out, "wb") as handle:
+            for event in events:
+                handle.write(encoder.encode(event) + b"\n")
+                count += 1
+        typer.echo(f"wrote {count} events to {out}", err=True)
+        return
+    from stream.kafka_io import all_topics, ensure_topics, publish
+
+    async def run() -> int:
+        await ensure_topics(",".join(settings.kafka_bootstrap), all_topics(settings),
+                            settings.partitions)
+        return await publish(settings, events, speed=speed or None)
+
+    typer.echo(f"published {asyncio.run(run())} events", err=True)
+
+
+@app.command()
+def produce(file: Annotated[Path, typer.Argument(help="JSON lines, one event per line")]) -> None:
+    """Publish events from a file to their topics, keyed per CONTRACT §1."""
+    from stream.kafka_io import all_topics, ensure_topics, publish, read_jsonl
+
+    if not file.exists():
+        fail(f"{file}: no such file")
+    settings = load_settings()
+    try:
+        events = list(read_jsonl(str(file)))
+    except ValueError as exc:
+        fail(str(exc))
+
+    async def run() -> int:
+        await ensure_topics(",".join(settings.kafka_bootstrap), all_topics(settings),
+                            settings.partitions)
+        return await publish(settings, events)
+
+    typer.echo(f"published {asyncio.run(run())} events", err=True)
+
+
+@app.command("check-config")
+def check_config() -> None:
+    """Validate settings and the SLA policy file, with clear errors."""
+    settings = load_settings()
+    problems: list[str] = []
+    if settings.sla_policy_file is not None:
+        from stream.domain.sla_policy import validate_policy_text
+
+        path = settings.sla_policy_file
+        if not path.exists():
+            problems.append(f"SUPPORTPULSE_SLA_POLICY_FILE: {path}: no such file")
+        else:
+            problems += [str(e) for e in validate_policy_text(path.read_text(), str(path))]
+    if problems:
+        typer.echo("\n".join(problems), err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"ok: app {settings.app_id}, brokers {','.join(settings.kafka_bootstrap)}, "
+        f"queues {','.join(settings.queues)}, timezone {settings.timezone}, "
+        f"policy {settings.sla_policy_file or '(built-in default)'}"
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

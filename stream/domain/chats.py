@@ -1,0 +1,139 @@
+"""Chat lifecycle: waiting → active → ended, or waiting → abandoned (a missed chat)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import msgspec
+
+from stream.domain import effects as fx
+from stream.domain.effects import Count, Effect, Observe
+from stream.domain.events import (
+    ChatAbandoned,
+    ChatAccepted,
+    ChatConverted,
+    ChatEnded,
+    ChatMessage,
+    ChatRated,
+    ChatRequested,
+    ChatTransferred,
+    Event,
+)
+from stream.domain.recent import remember, seen
+
+WAITING, ACTIVE, ENDED, ABANDONED = "waiting", "active", "ended", "abandoned"
+TERMINAL = frozenset({ENDED, ABANDONED})
+
+
+class ChatState(msgspec.Struct, array_like=True):
+    offset: int
+    updated_at: datetime
+    recent: list[int]
+    requested: bool = False  # False: a stub for events that arrived before chat.requested
+    queue: str | None = None
+    priority: str = "normal"
+    customer_id: str | None = None
+    campaign_id: str | None = None
+    status: str = WAITING
+    requested_at: datetime | None = None
+    accepted_at: datetime | None = None
+    ended_at: datetime | None = None
+    agent_id: str | None = None
+    converted_ticket_id: str | None = None
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.requested and self.status == WAITING
+
+    @property
+    def is_active(self) -> bool:
+        return self.requested and self.status == ACTIVE
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.requested and self.status in TERMINAL
+
+
+def apply_chat(
+    state: ChatState | None,
+    event: Event,
+    occurred_at: datetime,
+    offset: int,
+    label_of: Callable[[str | None], str],
+) -> tuple[ChatState | None, list[Effect]]:
+    """Apply one chat event; `label_of` maps a queue name to its bounded label value."""
+    if state is not None and seen(state.recent, event.event_id):
+        return None, []
+    effects: list[Effect] = []
+    if state is None:
+        state = ChatState(offset=offset, updated_at=occurred_at, recent=[])
+    else:
+        if occurred_at < state.updated_at:
+            effects.append(Count(fx.EVENTS_LATE, ("chats",)))
+        state = msgspec.structs.replace(state, offset=offset)
+    state.recent = remember(state.recent, event.event_id)
+    if occurred_at > state.updated_at:
+        state.updated_at = occurred_at
+
+    match event:
+        case ChatRequested():
+            if not state.requested:
+                state.requested = True
+                state.queue = event.queue
+                state.priority = event.priority
+                state.customer_id = event.customer_id
+                state.campaign_id = event.campaign_id
+                state.requested_at = occurred_at
+                effects.append(Count(fx.CHATS_REQUESTED, (label_of(event.queue),)))
+                if event.campaign_id:
+                    effects.append(Count(fx.CAMPAIGN_CHATS, ()))
+        case ChatAccepted():
+            state.agent_id = event.agent_id
+            effects.extend(_answer(state, occurred_at, label_of))
+        case ChatMessage():
+            if event.author == "agent":
+                if event.agent_id:
+                    state.agent_id = event.agent_id
+                # CONTRACT §3: the first agent message answers a chat as much as accept does.
+                effects.extend(_answer(state, occurred_at, label_of))
+            if state.requested:
+                template = "yes" if event.template_id else "no"
+                effects.append(Count(fx.REPLIES, ("chat", event.author, template)))
+        case ChatTransferred():
+            if event.queue is not None:
+                state.queue = event.queue
+            if event.agent_id is not None:
+                state.agent_id = event.agent_id
+        case ChatEnded():
+            if state.status not in TERMINAL:
+                resolver = event.resolved_by or ("agent" if state.accepted_at else "bot")
+                state.status = ENDED
+                state.ended_at = occurred_at
+                if state.requested:
+                    effects.append(Count(fx.RESOLUTIONS, ("chat", resolver)))
+        case ChatAbandoned():
+            if state.status == WAITING:
+                state.status = ABANDONED
+                state.ended_at = occurred_at
+                if state.requested:
+                    effects.append(Count(fx.CHATS_MISSED, (label_of(state.queue),)))
+        case ChatRated():
+            if state.requested:
+                effects.append(Count(fx.CSAT, ("chat", str(event.score))))
+        case ChatConverted():
+            state.converted_ticket_id = event.ticket_id
+        case _:
+            raise TypeError(f"not a chat event: {type(event).__name__}")
+    return state, effects
+
+
+def _answer(state: ChatState, at: datetime, label_of: Callable[[str | None], str]) -> list[Effect]:
+    if state.accepted_at is not None or state.status in TERMINAL:
+        return []
+    state.accepted_at = at
+    state.status = ACTIVE
+    if state.requested and state.requested_at is not None:
+        wait = max(0.0, (at - state.requested_at).total_seconds())
+        return [Observe(fx.CHAT_WAIT_SECONDS, (label_of(state.queue),), wait)]
+    return []

@@ -1,0 +1,43 @@
+"""What applying an event did, beyond the new state: counter increments and observations.
+
+Domain code returns these; the metrics adapter turns them into Prometheus calls. They are only
+produced on state transitions, so an event skipped as already-applied produces none.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Count(NamedTuple):
+    metric: str
+    labels: tuple[str, ...]
+    amount: float = 1.0
+
+
+class Observe(NamedTuple):
+    metric: str
+    labels: tuple[str, ...]
+    value: float
+
+
+Effect = Count | Observe
+
+# Counter names (without the `support_` prefix and `_total` suffix, see stream/metrics.py).
+TICKETS_CREATED = "tickets_created"
+TICKETS_SOLVED = "tickets_solved"
+TICKETS_SOLVED_ONE_TOUCH = "tickets_solved_one_touch"
+CHATS_REQUESTED = "chats_requested"
+CHATS_MISSED = "chats_missed"
+REPLIES = "replies"
+RESOLUTIONS = "resolutions"
+CSAT = "csat_responses"
+CES = "ces_responses"
+CAMPAIGN_CHATS = "campaign_chats"
+EVENTS_LATE = "events_late"
+
+# Histograms.
+FIRST_RESPONSE_SECONDS = "first_response_seconds"
+RESPONSE_SECONDS = "response_seconds"
+RESOLUTION_SECONDS = "resolution_seconds"
+CHAT_WAIT_SECONDS = "chat_wait_seconds"

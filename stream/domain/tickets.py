@@ -1,0 +1,181 @@
+"""Ticket lifecycle: the state kept per ticket and the transition for each ticket event.
+
+`apply_ticket` is pure: (old state, event) → (new state, effects). Counters are only emitted on
+real transitions, so re-applying an event (same event_id) changes nothing (CONTRACT §1: duplicates
+must be harmless).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from stream.domain import effects as fx
+from stream.domain.effects import Count, Effect, Observe
+from stream.domain.events import (
+    Event,
+    TicketAssigned,
+    TicketCreated,
+    TicketEffortRated,
+    TicketPriorityChanged,
+    TicketRated,
+    TicketReplied,
+    TicketStatusChanged,
+)
+from stream.domain.recent import remember, seen
+
+OPEN_STATUSES = frozenset({"new", "open", "pending", "on_hold"})
+SOLVED_STATUSES = frozenset({"solved", "closed"})
+
+
+class TicketState(msgspec.Struct, array_like=True):
+    """Stored per ticket (array-encoded: the changelog carries no field names)."""
+
+    offset: int  # source offset of the last event applied (invariant 2)
+    updated_at: datetime  # latest occurred_at applied; older events are "late"
+    recent: list[int]  # hashes of the last few event ids, for duplicate suppression
+    created: bool = False  # False: a stub holding events that arrived before ticket.created
+    channel: str = "email"
+    priority: str = "normal"
+    queue: str | None = None
+    request_type: str | None = None
+    customer_id: str | None = None
+    agent_id: str | None = None
+    status: str = "new"
+    created_at: datetime | None = None
+    status_at: datetime | None = None
+    first_reply_at: datetime | None = None
+    public_agent_replies: int = 0
+    awaiting_reply_since: datetime | None = None  # last customer reply not yet answered
+    solved_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.created and self.status in OPEN_STATUSES
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.created and self.status == "closed"
+
+
+def _seconds(a: datetime | None, b: datetime) -> float | None:
+    return None if a is None else max(0.0, (b - a).total_seconds())
+
+
+def apply_ticket(
+    state: TicketState | None, event: Event, occurred_at: datetime, offset: int
+) -> tuple[TicketState | None, list[Effect]]:
+    """Apply one ticket event. Returns (None, []) when the event changes nothing."""
+    if state is not None and seen(state.recent, event.event_id):
+        return None, []
+    effects: list[Effect] = []
+    if state is None:
+        state = TicketState(offset=offset, updated_at=occurred_at, recent=[])
+    else:
+        if occurred_at < state.updated_at:
+            effects.append(Count(fx.EVENTS_LATE, ("tickets",)))
+        state = msgspec.structs.replace(state, offset=offset)
+    state.recent = remember(state.recent, event.event_id)
+    if occurred_at > state.updated_at:
+        state.updated_at = occurred_at
+
+    match event:
+        case TicketCreated():
+            if not state.created:
+                state.created = True
+                state.channel = event.channel
+                state.priority = event.priority
+                state.queue = event.queue
+                state.request_type = event.request_type
+                state.customer_id = event.customer_id
+                state.agent_id = state.agent_id or event.agent_id
+                state.created_at = occurred_at
+                effects.append(Count(fx.TICKETS_CREATED, (state.channel, state.priority)))
+                # Events that arrived before the creation were recorded on the stub; a stub
+                # solved before its creation arrived is counted now that labels are known.
+                if state.status in SOLVED_STATUSES and state.solved_at is not None:
+                    effects.extend(_solved_effects(state, "agent", state.solved_at))
+        case TicketReplied():
+            effects.extend(_reply(state, event, occurred_at))
+        case TicketStatusChanged():
+            effects.extend(_status(state, event, occurred_at))
+        case TicketAssigned():
+            state.agent_id = event.agent_id
+            if event.queue is not None:
+                state.queue = event.queue
+        case TicketPriorityChanged():
+            state.priority = event.priority
+        case TicketRated():
+            if state.created:
+                effects.append(Count(fx.CSAT, (state.channel, str(event.score))))
+        case TicketEffortRated():
+            if state.created:
+                effects.append(Count(fx.CES, (state.channel, str(event.score))))
+        case _:
+            raise TypeError(f"not a ticket event: {type(event).__name__}")
+    return state, effects
+
+
+def _reply(state: TicketState, event: TicketReplied, at: datetime) -> list[Effect]:
+    effects: list[Effect] = []
+    if state.created:
+        template = "yes" if event.template_id else "no"
+        effects.append(Count(fx.REPLIES, (state.channel, event.author, template)))
+    if event.author == "customer":
+        if state.awaiting_reply_since is None and state.first_reply_at is not None:
+            state.awaiting_reply_since = at
+        return effects
+    if event.author != "agent" or not event.public:
+        return effects
+    state.public_agent_replies += 1
+    if event.agent_id:
+        state.agent_id = event.agent_id
+    if state.first_reply_at is None:
+        state.first_reply_at = at
+        frt = _seconds(state.created_at, at)
+        if state.created and frt is not None:
+            effects.append(Observe(fx.FIRST_RESPONSE_SECONDS, (state.channel, state.priority), frt))
+            effects.append(Observe(fx.RESPONSE_SECONDS, (state.channel,), frt))
+    elif state.awaiting_reply_since is not None:
+        waited = _seconds(state.awaiting_reply_since, at)
+        if state.created and waited is not None:
+            effects.append(Observe(fx.RESPONSE_SECONDS, (state.channel,), waited))
+    state.awaiting_reply_since = None
+    return effects
+
+
+def _status(state: TicketState, event: TicketStatusChanged, at: datetime) -> list[Effect]:
+    if state.status_at is not None and at < state.status_at:
+        # A newer status is already applied; this one is stale (counted late above).
+        return []
+    was = state.status
+    state.status = event.status
+    state.status_at = at
+    if event.agent_id:
+        state.agent_id = event.agent_id
+    if event.status == "closed":
+        state.closed_at = at
+    if was in OPEN_STATUSES and event.status in SOLVED_STATUSES:
+        state.solved_at = at
+        if state.created:
+            return _solved_effects(state, event.resolved_by, at)
+    elif was in SOLVED_STATUSES and event.status in OPEN_STATUSES:
+        state.solved_at = None  # reopened: resolution continues
+        state.closed_at = None
+    return []
+
+
+def _solved_effects(state: TicketState, resolver: str, at: datetime) -> list[Effect]:
+    labels = (state.channel, state.priority)
+    effects: list[Effect] = [
+        Count(fx.TICKETS_SOLVED, labels),
+        Count(fx.RESOLUTIONS, (state.channel, resolver)),
+    ]
+    if state.public_agent_replies == 1:
+        effects.append(Count(fx.TICKETS_SOLVED_ONE_TOUCH, labels))
+    resolution = _seconds(state.created_at, at)
+    if resolution is not None:
+        effects.append(Observe(fx.RESOLUTION_SECONDS, labels, resolution))
+    return effects

@@ -1,0 +1,223 @@
+"""All Prometheus metrics (CONTRACT §4) in one place, on an injected `CollectorRegistry`.
+
+Counters and histograms are updated from domain effects. Live gauges are not set per event: a
+custom collector derives them at scrape time from the partitions this worker owns (invariant 4),
+so a revoked partition's numbers disappear with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from stream.domain import effects as fx
+from stream.domain.effects import Count, Effect, Observe
+from stream.domain.events import CHANNELS, PRIORITIES, REJECT_REASONS, TYPES_BY_STREAM
+
+AUTHORS = ("agent", "customer", "bot")
+RESOLVERS = ("agent", "bot", "self_service")
+SCORES = ("1", "2", "3", "4", "5")
+STREAMS = tuple(TYPES_BY_STREAM)
+
+# Chat waits are seconds, e-mail first responses hours: one bucket set must cover both.
+RESPONSE_BUCKETS = (
+    5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400,
+    172800,
+)
+RESOLUTION_BUCKETS = (
+    60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800, 259200, 604800,
+)
+CHAT_WAIT_BUCKETS = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200)
+
+# `_created` series double the series count and no board or rule reads them.
+disable_created_metrics()
+
+
+@dataclass
+class LiveView:
+    """What the live collector reads at scrape time (filled in by the pipeline)."""
+
+    gauges: Callable[[], Mapping[tuple[str, tuple[str, ...]], int]] = dict
+    oldest_waiting: Callable[[], Mapping[str, datetime]] = dict
+    now: Callable[[], datetime] | None = None
+    last_event_at: dict[str, datetime] = field(default_factory=dict)
+    partitions_owned: Callable[[], int] = lambda: 0
+    redis_up: Callable[[], bool] = lambda: False
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry, queues: Sequence[str]) -> None:
+        self.registry = registry
+        self.queue_labels = (*queues, "other")
+        self.live = LiveView()
+
+        def counter(name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
+            return Counter(f"support_{name}", doc, labels, registry=registry)
+
+        self.events = counter("events", "Events applied, by stream and type.", ("stream", "type"))
+        self.rejected = counter("events_rejected", "Input rejected to the DLQ.", ("reason",))
+        self.late = counter("events_late", "Events older than the state they change.", ("stream",))
+        cp = ("channel", "priority")
+        self.counters: dict[str, Counter] = {
+            fx.TICKETS_CREATED: counter("tickets_created", "Tickets created.", cp),
+            fx.TICKETS_SOLVED: counter("tickets_solved", "Tickets solved.", cp),
+            fx.TICKETS_SOLVED_ONE_TOUCH: counter(
+                "tickets_solved_one_touch", "Tickets solved with one public agent reply.", cp
+            ),
+            fx.CHATS_REQUESTED: counter("chats_requested", "Chats requested.", ("queue",)),
+            fx.CHATS_MISSED: counter("chats_missed", "Chats abandoned before an answer.", ("queue",)),
+            fx.REPLIES: counter("replies", "Replies.", ("channel", "author", "template")),
+            fx.RESOLUTIONS: counter("resolutions", "Resolutions.", ("channel", "resolver")),
+            fx.CSAT: counter("csat_responses", "CSAT survey answers.", ("channel", "score")),
+            fx.CES: counter("ces_responses", "Customer effort answers.", ("channel", "score")),
+            fx.CAMPAIGN_CHATS: counter("campaign_chats", "Chats answering a campaign."),
+            fx.EVENTS_LATE: self.late,
+        }
+        self.histograms: dict[str, Histogram] = {
+            fx.FIRST_RESPONSE_SECONDS: Histogram(
+                "support_first_response_seconds", "Time to first public agent reply.", cp,
+                buckets=RESPONSE_BUCKETS, registry=registry,
+            ),
+            fx.RESPONSE_SECONDS: Histogram(
+                "support_response_seconds", "Time to every agent reply.", ("channel",),
+                buckets=RESPONSE_BUCKETS, registry=registry,
+            ),
+            fx.RESOLUTION_SECONDS: Histogram(
+                "support_resolution_seconds", "Creation to solved.", cp,
+                buckets=RESOLUTION_BUCKETS, registry=registry,
+            ),
+            fx.CHAT_WAIT_SECONDS: Histogram(
+                "support_chat_wait_seconds", "Chat request to accept.", ("queue",),
+                buckets=CHAT_WAIT_BUCKETS, registry=registry,
+            ),
+        }
+        # prometheus_client's .labels() costs a lock and a dict build; the hot path caches them.
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._initialise_series()
+        registry.register(LiveCollector(self))
+
+    def _initialise_series(self) -> None:
+        """Create every bounded label combination at 0 so rates and boards have data at once."""
+        for stream, types in TYPES_BY_STREAM.items():
+            for type_name in types:
+                self.events.labels(stream, type_name)
+            self.late.labels(stream)
+        for reason in REJECT_REASONS:
+            self.rejected.labels(reason)
+        for channel in CHANNELS:
+            for priority in PRIORITIES:
+                for name in (fx.TICKETS_CREATED, fx.TICKETS_SOLVED, fx.TICKETS_SOLVED_ONE_TOUCH):
+                    self.counters[name].labels(channel, priority)
+        for queue in self.queue_labels:
+            self.counters[fx.CHATS_REQUESTED].labels(queue)
+            self.counters[fx.CHATS_MISSED].labels(queue)
+        self.counters[fx.CAMPAIGN_CHATS].inc(0)
+
+    def child(self, metric: str, labels: tuple[str, ...]) -> Any:
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            parent = self.counters.get(metric) or self.histograms[metric]
+            child = parent.labels(*labels) if labels else parent
+            self._children[key] = child
+        return child
+
+    def apply(self, effects: Iterable[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Count):
+                self.child(effect.metric, effect.labels).inc(effect.amount)
+            elif isinstance(effect, Observe):
+                self.child(effect.metric, effect.labels).observe(effect.value)
+
+    def event(self, stream: str, type_name: str) -> None:
+        self.child_event(stream, type_name).inc()
+
+    def child_event(self, stream: str, type_name: str) -> Any:
+        key = ("events", (stream, type_name))
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.events.labels(stream, type_name)
+        return child
+
+    def reject(self, reason: str) -> None:
+        self.rejected.labels(reason).inc()
+
+
+class LiveCollector(Collector):
+    """Gauges derived at scrape time from owned partitions and pipeline health."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def describe(self) -> Iterable[Metric]:
+        # Returning nothing keeps registration from calling collect() before the pipeline exists.
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        live = self.metrics.live
+        queues = self.metrics.queue_labels
+        cp = ("channel", "priority")
+        families = {
+            "tickets_open": GaugeMetricFamily(
+                "support_tickets_open", "Tickets not solved or closed (backlog).", labels=cp
+            ),
+            "tickets_awaiting_first_response": GaugeMetricFamily(
+                "support_tickets_awaiting_first_response",
+                "Open tickets without a public agent reply.",
+                labels=cp,
+            ),
+            "chat_queue_waiting": GaugeMetricFamily(
+                "support_chat_queue_waiting", "Chats requested, not yet answered.", labels=["queue"]
+            ),
+            "chats_active": GaugeMetricFamily(
+                "support_chats_active", "Accepted chats not yet ended.", labels=["queue"]
+            ),
+        }
+        values = live.gauges()
+        for channel in CHANNELS:
+            for priority in PRIORITIES:
+                for name in ("tickets_open", "tickets_awaiting_first_response"):
+                    families[name].add_metric(
+                        [channel, priority], values.get((name, (channel, priority)), 0)
+                    )
+        for queue in queues:
+            for name in ("chat_queue_waiting", "chats_active"):
+                families[name].add_metric([queue], values.get((name, (queue,)), 0))
+        yield from families.values()
+
+        now = live.now() if live.now else None
+        oldest = GaugeMetricFamily(
+            "support_chat_queue_oldest_wait_seconds",
+            "Age of the longest-waiting chat (0 when none).",
+            labels=["queue"],
+        )
+        waiting = live.oldest_waiting()
+        for queue in queues:
+            since = waiting.get(queue)
+            age = max(0.0, (now - since).total_seconds()) if since and now else 0.0
+            oldest.add_metric([queue], age)
+        yield oldest
+
+        lag = GaugeMetricFamily(
+            "support_event_lag_seconds",
+            "Now minus occurred_at of the last event processed.",
+            labels=["stream"],
+        )
+        for stream in STREAMS:
+            last = live.last_event_at.get(stream)
+            lag.add_metric([stream], max(0.0, (now - last).total_seconds()) if last and now else 0)
+        yield lag
+        yield GaugeMetricFamily(
+            "support_partitions_owned",
+            "Input partitions this worker owns.",
+            value=live.partitions_owned(),
+        )
+        yield GaugeMetricFamily(
+            "support_redis_up", "1 when the Redis read model is reachable.", value=live.redis_up()
+        )

@@ -1,0 +1,33 @@
+"""Running a worker process: create topics, build the pipeline, hand it to faust's Worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from stream.app import Pipeline
+from stream.domain.clock import Clock
+from stream.kafka_io import all_topics, ensure_topics
+from stream.settings import Settings
+
+
+def run_worker(settings: Settings, clock: Clock) -> None:
+    """Blocks until the worker stops (SIGTERM/SIGINT stop it cleanly)."""
+    bootstrap = ",".join(settings.kafka_bootstrap)
+    asyncio.run(ensure_topics(bootstrap, all_topics(settings), settings.partitions))
+    # faust binds to the current loop when the app is built; asyncio.run closed the last one.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    pipeline = Pipeline(settings, clock, CollectorRegistry())
+    worker = faust.Worker(
+        pipeline.app,
+        loglevel=settings.log_level,
+        quiet=True,
+        redirect_stdouts=False,
+    )
+    logging.getLogger("stream").setLevel(settings.log_level.upper().replace("CRIT", "CRITICAL")
+                                         .replace("WARN", "WARNING"))
+    worker.execute_from_commandline()

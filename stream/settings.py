@@ -1,0 +1,140 @@
+"""The one settings object (DESIGN invariant 9).
+
+Every knob is read from `SUPPORTPULSE_*` environment variables or a `.env` file, typed and
+validated here, and mapped into `faust.App` in exactly one place (`stream.app.build_app`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Label values for `queue` come from configuration, never from events (invariant 8).
+DEFAULT_QUEUES = ("orders", "returns", "payments", "general")
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPORTPULSE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    kafka_bootstrap: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1:9092"],
+        description="Kafka bootstrap servers, comma-separated host:port list.",
+    )
+    redis_url: SecretStr = Field(
+        default=SecretStr("redis://127.0.0.1:6379/0"),
+        description="Redis read-model URL (may contain a password, hence secret).",
+    )
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    app_id: str = Field(default="supportpulse", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    data_dir: Path = Path("./data")
+    sla_policy_file: Path | None = None
+    queues: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_QUEUES))
+    timezone: str = "Europe/Prague"
+    api_token: SecretStr | None = None
+
+    # Topics (CONTRACT §1–2 defaults).
+    topic_tickets: str = "support.tickets"
+    topic_chats: str = "support.chats"
+    topic_agents: str = "support.agents"
+    topic_commerce: str = "support.commerce"
+    topic_sla: str = "support.sla"
+    topic_staffing: str = "support.staffing"
+    topic_dlq: str = "support.dlq"
+
+    partitions: int = Field(
+        default=8,
+        ge=1,
+        le=1024,
+        description="Partitions of the input topics; internal topics are created to match.",
+    )
+    # How long closed/ended conversations stay in the tables so late ratings still find their
+    # channel/queue; measured in event time so replays expire the same keys (invariant 6).
+    state_retention_seconds: float = Field(default=3 * 86400.0, gt=0)
+    batch_max: int = Field(default=2000, ge=1)
+    batch_within_seconds: float = Field(default=0.05, gt=0)
+    commit_interval_seconds: float = Field(default=1.0, gt=0)
+    session_timeout_seconds: float = Field(default=10.0, gt=0)
+    heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
+    max_event_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_future_seconds: float = Field(default=7 * 86400.0, gt=0)
+    log_level: str = Field(default="info", pattern=r"^(crit|error|warn|info|debug)$")
+    table_standby_replicas: int = Field(default=0, ge=0, le=8)
+
+    @field_validator("kafka_bootstrap", "queues", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one host:port is required")
+        for server in value:
+            host, sep, port = server.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{server!r} is not host:port")
+        return value
+
+    @field_validator("queues")
+    @classmethod
+    def _queues(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one queue name is required")
+        if "other" in value:
+            raise ValueError("'other' is reserved for queues not in this list")
+        if len(value) > 200:
+            raise ValueError("more than 200 queues would make label sets unbounded")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    def queue_label(self, queue: str | None) -> str:
+        """The bounded label value for a queue name taken from an event."""
+        return queue if queue in self._queue_set else "other"
+
+    @property
+    def _queue_set(self) -> frozenset[str]:
+        cached: frozenset[str] | None = self.__dict__.get("_queue_set_cache")
+        if cached is None:
+            cached = frozenset(self.queues)
+            self.__dict__["_queue_set_cache"] = cached
+        return cached
+
+    @property
+    def broker_url(self) -> str:
+        return ";".join(f"kafka://{server}" for server in self.kafka_bootstrap)
+
+    @property
+    def input_topics(self) -> dict[str, str]:
+        """Stream name (the `stream` label) → topic name."""
+        return {
+            "tickets": self.topic_tickets,
+            "chats": self.topic_chats,
+            "agents": self.topic_agents,
+            "commerce": self.topic_commerce,
+        }
