@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,7 +48,7 @@ class Hours(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> Hours:
-        """"08:00-20:00" (also "00:00-24:00") → Hours; ValueError with the reason otherwise."""
+        """Parse "08:00-20:00" (also "00:00-24:00"); ValueError with the reason otherwise."""
         found = _HOURS.fullmatch(text.strip()) if isinstance(text, str) else None
         if found is None:
             raise ValueError(f"invalid hours {text!r}: expected HH:MM-HH:MM such as 08:00-20:00")
@@ -72,7 +73,7 @@ def check_day_hours(hours: Sequence[Hours]) -> tuple[Hours, ...]:
     Touching intervals ("08:00-12:00", "12:00-20:00") are allowed and behave as one.
     """
     ordered = tuple(sorted(hours))
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in pairwise(ordered):
         if after.start < before.end:
             raise ValueError(f"overlapping hours {before} and {after}")
     return ordered

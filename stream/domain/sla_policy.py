@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Final, Literal
 
@@ -266,7 +267,10 @@ class _Parser:
 
     def error(self, node: Node, message: str) -> None:
         mark = node.start_mark
-        self.problems.append(PolicyError(message, mark.line + 1, mark.column + 1, self.filename))
+        self.error_at(mark.line + 1, mark.column + 1, message)
+
+    def error_at(self, line: int, column: int, message: str) -> None:
+        self.problems.append(PolicyError(message, line, column, self.filename))
 
     def warn(self, node: Node, message: str) -> None:
         mark = node.start_mark
@@ -302,19 +306,19 @@ class _Parser:
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             problem = exc.problem or str(exc)
-            self.problems.append(PolicyError(f"invalid YAML: {problem}", line, column, self.filename))
+            self.error_at(line, column, f"invalid YAML: {problem}")
             return None
         except yaml.YAMLError as exc:  # a ReaderError: characters YAML does not allow
             position = getattr(exc, "position", None)
             line, column = _line_column(text, position) if isinstance(position, int) else (1, 1)
             reason = getattr(exc, "reason", None) or str(exc)
-            self.problems.append(PolicyError(f"invalid YAML: {reason}", line, column, self.filename))
+            self.error_at(line, column, f"invalid YAML: {reason}")
             return None
         except RecursionError:
-            self.problems.append(PolicyError("invalid YAML: nested too deeply", 1, 1, self.filename))
+            self.error_at(1, 1, "invalid YAML: nested too deeply")
             return None
         if root is None:
-            self.problems.append(PolicyError("the policy file is empty", 1, 1, self.filename))
+            self.error_at(1, 1, "the policy file is empty")
         return root
 
     # --- generic node helpers ---------------------------------------------------------------
@@ -456,11 +460,11 @@ class _Parser:
         weekly: dict[int, list[Hours]] = {}
         for weekday, entries in sorted(hours_by_day.items()):
             ordered = sorted(entries, key=lambda pair: pair[0])
-            for (before, _), (after, after_node) in zip(ordered, ordered[1:], strict=False):
-                if after.start < before.end:
+            for (earlier, _), (later, later_node) in pairwise(ordered):
+                if later.start < earlier.end:
                     self.error(
-                        after_node,
-                        f"overlapping hours {before} and {after} on {WEEKDAYS[weekday]}",
+                        later_node,
+                        f"overlapping hours {earlier} and {later} on {WEEKDAYS[weekday]}",
                     )
             weekly[weekday] = [hours for hours, _ in ordered]
         if len(self.problems) == before and not any(weekly.values()):
@@ -527,8 +531,9 @@ class _Parser:
         else:
             name = self.text(fields["name"][1], "the policy name")
             if name is not None and name in names:
+                first = names[name]
                 self.error(
-                    fields["name"][1], f"duplicate policy name {name!r} (first at line {names[name]})"
+                    fields["name"][1], f"duplicate policy name {name!r} (first at line {first})"
                 )
             elif name is not None:
                 names[name] = node.start_mark.line + 1
@@ -579,7 +584,8 @@ class _Parser:
                 continue
             if not values and isinstance(value, SequenceNode):
                 self.error(
-                    key, f"an empty {key_name} list matches nothing (leave the key out to match all)"
+                    key,
+                    f"an empty {key_name} list matches nothing (leave the key out to match all)",
                 )
                 continue
             expected = _ALLOWED_VALUES.get(key_name)
@@ -623,9 +629,7 @@ class _Parser:
         budgets: dict[str, float] = {}
         for target, (key, value) in fields.items():
             if target not in TARGETS:
-                self.error(
-                    key, f"unknown target {target!r} (expected one of {', '.join(TARGETS)})"
-                )
+                self.error(key, f"unknown target {target!r} (expected one of {', '.join(TARGETS)})")
                 continue
             text = self.text(value, f"target {target}")
             if text is None:
