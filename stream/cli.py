@@ -71,6 +71,9 @@ def demo(
     seed: Annotated[int, typer.Option()] = 7,
     duration: Annotated[str, typer.Option(help="simulated time to run, e.g. 24h")] = "24h",
     board: Annotated[bool, typer.Option(help="show the live terminal board")] = True,
+    exit_after: Annotated[
+        float | None, typer.Option(help="stop by itself after this many wall seconds")
+    ] = None,
 ) -> None:
     """Embedded broker + Redis + worker + a simulated holiday peak, with a live board."""
     from stream.demo import run_demo
@@ -80,7 +83,8 @@ def demo(
         seconds = parse_duration(duration)
     except ValueError as exc:
         fail(str(exc))
-    run_demo(speed=speed, profile=profile, seed=seed, duration_seconds=seconds, board=board)
+    run_demo(speed=speed, profile=profile, seed=seed, duration_seconds=seconds, board=board,
+             exit_after=exit_after)
 
 
 @app.command()

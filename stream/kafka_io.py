@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
@@ -28,10 +29,8 @@ async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int) 
         missing = [t for t in dict.fromkeys(topics) if t not in existing]
         if missing:
             new = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
                 await admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass  # another worker created it first
     finally:
         await admin.close()
 

@@ -36,7 +36,7 @@ RESOLUTION_BUCKETS = (
 CHAT_WAIT_BUCKETS = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200)
 
 # `_created` series double the series count and no board or rule reads them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 @dataclass
@@ -71,7 +71,9 @@ class Metrics:
                 "tickets_solved_one_touch", "Tickets solved with one public agent reply.", cp
             ),
             fx.CHATS_REQUESTED: counter("chats_requested", "Chats requested.", ("queue",)),
-            fx.CHATS_MISSED: counter("chats_missed", "Chats abandoned before an answer.", ("queue",)),
+            fx.CHATS_MISSED: counter(
+                "chats_missed", "Chats abandoned before an answer.", ("queue",)
+            ),
             fx.REPLIES: counter("replies", "Replies.", ("channel", "author", "template")),
             fx.RESOLUTIONS: counter("resolutions", "Resolutions.", ("channel", "resolver")),
             fx.CSAT: counter("csat_responses", "CSAT survey answers.", ("channel", "score")),

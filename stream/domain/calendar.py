@@ -98,7 +98,16 @@ class BusinessCalendar:
     days are closed. `holidays` are local dates closed all day.
     """
 
-    __slots__ = ("_always_open", "_cache", "_holidays", "_name", "_timezone", "_weekly", "_zone")
+    __slots__ = (
+        "_always_open",
+        "_cache",
+        "_holidays",
+        "_last_holiday",
+        "_name",
+        "_timezone",
+        "_weekly",
+        "_zone",
+    )
 
     def __init__(
         self,
@@ -126,6 +135,7 @@ class BusinessCalendar:
         for holiday in self._holidays:
             if isinstance(holiday, datetime) or not isinstance(holiday, date):
                 raise ValueError(f"holiday must be a date, got {holiday!r}")
+        self._last_holiday = max(self._holidays, default=None)
         self._always_open = not self._holidays and all(
             day == (Hours(0, DAY_SECONDS),) for day in self._weekly
         )
@@ -157,7 +167,15 @@ class BusinessCalendar:
         return self._always_open
 
     def __repr__(self) -> str:
-        return f"BusinessCalendar({self._name!r}, {self._timezone!r})"
+        days = ", ".join(
+            f"{WEEKDAYS[day]}=[{' '.join(map(str, hours))}]"
+            for day, hours in enumerate(self._weekly)
+            if hours
+        )
+        return (
+            f"BusinessCalendar({self._name!r}, {self._timezone!r}, {days}, "
+            f"{len(self._holidays)} holidays)"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BusinessCalendar):
@@ -200,7 +218,7 @@ class BusinessCalendar:
         while True:
             spans = self.open_spans(day)
             closed_days = 0 if spans else closed_days + 1
-            self._check_reachable(closed_days)
+            self._check_reachable(day, closed_days)
             for open_at, close_at in spans:
                 if close_at <= at:
                     continue
@@ -242,7 +260,7 @@ class BusinessCalendar:
         while True:
             spans = self.open_spans(day)
             closed_days = 0 if spans else closed_days + 1
-            self._check_reachable(closed_days)
+            self._check_reachable(day, closed_days)
             for open_at, close_at in spans:
                 if close_at > at:
                     return max(open_at, at)
@@ -292,9 +310,10 @@ class BusinessCalendar:
                 lo = mid
         return hi
 
-    def _check_reachable(self, closed_days: int) -> None:
-        # Only a run of holidays (or a gap-eaten day) can close more than a week in a row.
-        if closed_days > 7 + len(self._holidays) + 1:
+    def _check_reachable(self, day: date, closed_days: int) -> None:
+        # Past the last holiday some weekday with hours comes within a week, or two when a DST
+        # gap swallows that day's only hours; validation makes this unreachable otherwise.
+        if closed_days > 14 and (self._last_holiday is None or day > self._last_holiday):
             raise ValueError(f"calendar {self._name!r} never opens again")
 
 

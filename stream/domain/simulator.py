@@ -347,8 +347,8 @@ PROFILES: Final[Mapping[str, Profile]] = MappingProxyType(
         "black-friday": Profile(
             name="black-friday",
             peak_conversations_per_hour=450.0,
-            chat_staffing=0.5,
-            ticket_staffing=0.72,
+            chat_staffing=0.55,
+            ticket_staffing=0.85,
             chat_patience_seconds=170.0,
             request_mix=(
                 ("order_status", 0.30),
@@ -476,12 +476,12 @@ class _Chat:
     __slots__ = (
         "agent",
         "customer",
+        "gap",
         "id",
         "left",
-        "gap",
         "queue",
-        "requested",
         "request_type",
+        "requested",
         "state",
         "step",
         "transfer_at",
@@ -596,8 +596,8 @@ class _Simulation:
         self.n_other = 0
         self.stamp_t = -1.0
         self.stamp = ""
-        self.stamp_sec = -1
-        self.stamp_sec_s = ""
+        self.stamp_day = -1
+        self.stamp_date = ""
         self.offsets: dict[int, int] = {}
 
         self.channels = _Picker(p.channel_mix)
@@ -640,6 +640,8 @@ class _Simulation:
 
         self.fifo: dict[str, deque[_Chat]] = {q: deque() for q in queues}
         self.calls: dict[str, deque[_Call]] = {q: deque() for q in queues}
+        # Ticket agents on shift per queue (online or on a break): is anyone answering phones?
+        self.on_shift: dict[str, int] = dict.fromkeys(queues, 0)
         self.work: dict[str, list[_WorkItem]] = {q: [] for q in queues}
         self.chat_agents: dict[str, list[_Agent]] = {q: [] for q in queues}
         self.ticket_agents: dict[str, list[_Agent]] = {q: [] for q in queues}
@@ -696,10 +698,14 @@ class _Simulation:
         if t != self.stamp_t:
             us = self.start_us + round(t * 1_000_000)
             sec, frac = divmod(us, 1_000_000)
-            if sec != self.stamp_sec:
-                self.stamp_sec = sec
-                self.stamp_sec_s = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            self.stamp = f"{self.stamp_sec_s}.{frac:06d}+00:00"
+            day, rem = divmod(sec, 86400)
+            if day != self.stamp_day:
+                # strftime per event was the top cost; the date changes once a day.
+                self.stamp_day = day
+                self.stamp_date = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
+            hh, rem = divmod(rem, 3600)
+            mm, ss = divmod(rem, 60)
+            self.stamp = f"{self.stamp_date}{hh:02d}:{mm:02d}:{ss:02d}.{frac:06d}+00:00"
             self.stamp_t = t
         self.n_events += 1
         ev: _Event = {
@@ -811,7 +817,9 @@ class _Simulation:
             fields["customer_id"] = customer
         self.emit("campaign.shown", fields)
         if rng.random() < self.p.campaign_chat_ratio:
-            self.push(self.now + rng.expovariate(1 / 45.0), self._campaign_chat, (campaign, customer))
+            self.push(
+                self.now + rng.expovariate(1 / 45.0), self._campaign_chat, (campaign, customer)
+            )
 
     def _campaign_chat(self, arg: tuple[str, str | None]) -> None:
         campaign, customer = arg
@@ -866,10 +874,11 @@ class _Simulation:
         # Agent-touches per ticket (first reply, follow-ups, net of bot and self-service).
         touches = 1.4
         work = (p.first_reply_work_seconds + p.follow_up_work_seconds) / 2
+        chat_erlangs = chats_h * p.chat_handle_seconds / 3600
+        ticket_erlangs = tickets_h * touches * work / 3600
         need = {
-            "c": chats_h * p.chat_handle_seconds / 3600 / (mean_slots * p.chat_target_occupancy)
-            * p.chat_staffing,
-            "t": tickets_h * touches * work / 3600 / p.ticket_target_occupancy * p.ticket_staffing,
+            "c": chat_erlangs / (mean_slots * p.chat_target_occupancy) * p.chat_staffing,
+            "t": ticket_erlangs / p.ticket_target_occupancy * p.ticket_staffing,
         }
         served = [q for q in self.queues if shares[q] > 0] or list(self.queues)
         agents: list[_Agent] = []
@@ -888,8 +897,10 @@ class _Simulation:
                     serves = (primary, *(q for q in orphans if q != primary))
                     # Deterministic and seed-independent: the roster is the same company
                     # whatever the traffic seed.
-                    if is_chat and len(served) > 1 and (i * 37 + si * 11) % 100 < (
-                        p.multi_queue_ratio * 100
+                    if (
+                        is_chat
+                        and len(served) > 1
+                        and (i * 37 + si * 11) % 100 < (p.multi_queue_ratio * 100)
                     ):
                         nxt = served[(served.index(primary) + 1) % len(served)]
                         if nxt not in serves:
@@ -951,6 +962,9 @@ class _Simulation:
         rng = self.rng
         agent.status = _ONLINE
         agent.leaving = False
+        if not agent.is_chat:
+            for q in agent.queues:
+                self.on_shift[q] += 1
         self._agent_status(agent, "online")
         length = end - start
         breaks: list[tuple[float, float]] = []
@@ -987,6 +1001,9 @@ class _Simulation:
 
     def _shift_end(self, agent: _Agent) -> None:
         agent.leaving = True
+        if not agent.is_chat:
+            for q in agent.queues:
+                self.on_shift[q] -= 1
         self._unidle(agent)
         self._free(agent)
 
@@ -1137,7 +1154,9 @@ class _Simulation:
         chat.left = 2 * rounds + 1  # agent, (customer, agent) × rounds
         chat.gap = handle / (chat.left + 1)
         chat.step = 0
-        chat.transfer_at = 1 + rng.randrange(chat.left) if rng.random() < p.chat_transfer_ratio else -1
+        chat.transfer_at = (
+            1 + rng.randrange(chat.left) if rng.random() < p.chat_transfer_ratio else -1
+        )
         self.push(self.now + rng.expovariate(1 / 15.0), self._chat_step, chat)
 
     def _chat_step(self, chat: _Chat) -> None:
@@ -1225,7 +1244,7 @@ class _Simulation:
         if idle:
             self._answer(next(iter(idle)), call)
             return
-        if not any(a.status != _OFFLINE and not a.leaving for a in self.ticket_agents[call.queue]):
+        if not self.on_shift[call.queue]:
             self._voicemail(call)  # lines closed
             return
         self.calls[call.queue].append(call)
@@ -1334,7 +1353,11 @@ class _Simulation:
         rng = self.rng
         self.emit(
             "ticket.replied",
-            {"ticket_id": ticket.id, "author": "bot", "template_id": self._template(ticket.request_type)},
+            {
+                "ticket_id": ticket.id,
+                "author": "bot",
+                "template_id": self._template(ticket.request_type),
+            },
         )
         if rng.random() < self.p.bot_solve_ratio:
             self._solve(ticket, "bot", None)
@@ -1444,7 +1467,9 @@ class _Simulation:
             at = self.now + rng.expovariate(1 / p.customer_reply_seconds)
             self.push(at, self._customer_reply, (ticket, ticket.gen))
         else:
-            self.push(self.now + p.pending_auto_solve_seconds, self._auto_solve, (ticket, ticket.gen))
+            self.push(
+                self.now + p.pending_auto_solve_seconds, self._auto_solve, (ticket, ticket.gen)
+            )
 
     def _auto_solve(self, arg: tuple[_Ticket, int]) -> None:
         ticket, gen = arg
@@ -1551,5 +1576,9 @@ def generate(
         raise ValueError("queues must be distinct non-empty names")
     if prof.scale <= 0 or prof.peak_conversations_per_hour < 0 or prof.customers < 1:
         raise ValueError("profile needs scale > 0, peak >= 0 and customers >= 1")
-    sim = _Simulation(prof, seed, start, float(duration_seconds), qs, ZoneInfo(timezone))
+    try:
+        tz = ZoneInfo(timezone)
+    except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(f"unknown timezone {timezone!r}") from exc
+    sim = _Simulation(prof, seed, start, float(duration_seconds), qs, tz)
     return sim.run_events()

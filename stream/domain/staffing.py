@@ -69,6 +69,7 @@ WAIT_CAP_SECONDS = 3600.0
 
 _MAX_SERVERS = 10_000_000  # a guard against a target that rounding makes unreachable
 _EPS = 1e-15
+_TINY_SHAPE = 1e-250  # below this 1/b or the log of y leaves the float range
 _CEIL_SLACK = 1e-9  # 8.0 / 0.8 must give 10 agents, not 11 through a rounding ulp
 
 
@@ -216,13 +217,14 @@ def erlang_a(
         # Nobody is ever answered; everyone waits out their patience.
         return ErlangAMetrics(1.0, 1.0, 0.0, 0.0, patience_seconds, 0.0)
     e = erlang_b(servers, load)
-    if patience_seconds == 0.0:
-        # Limit θ → ∞: whoever finds all servers busy leaves at once, the Erlang B loss system.
-        # Their offered wait is still positive, so only the unblocked count as offered ≤ T.
-        return ErlangAMetrics(e, e, 1.0 - e, 1.0 - e, 0.0, load * (1.0 - e) / servers)
-
     b = servers * patience_seconds / aht_seconds
     y = load * patience_seconds / aht_seconds
+    if min(b, y) < _TINY_SHAPE:
+        # Limit θ → ∞: whoever finds all servers busy leaves at once, the Erlang B loss system.
+        # Their offered wait is still positive, so only the unblocked count as offered ≤ T.
+        # (Also where patience or load is so small that b or y would underflow below.)
+        return ErlangAMetrics(e, e, 1.0 - e, 1.0 - e, 0.0, load * (1.0 - e) / servers)
+
     lg_b_y = _log_lower_gamma(b, y)
 
     p_wait = _erlang_a_wait_probability(e, b, y, lg_b_y)

@@ -81,7 +81,7 @@ def test_every_bad_input_class_is_dead_lettered(deployment: Deployment) -> None:
     dlq = deployment.consume(deployment.settings().topic_dlq)
     assert len(dlq) == len(BAD_INPUT)
     by_value = {record.value: dict(record.headers) for record in dlq}
-    for reason, key, value in BAD_INPUT:
+    for reason, _key, value in BAD_INPUT:
         headers = by_value[value]  # the raw bytes, unchanged
         assert headers["reason"].decode() == reason
         assert headers["source_topic"].decode() == topic

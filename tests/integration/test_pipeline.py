@@ -131,9 +131,10 @@ def test_sigkill_during_processing_equals_one_clean_pass(
     feeder.start()
     kills = 0
     for _ in range(2):
-        wait_until(lambda: total(worker.samples(), "support_events_total") > 300, 60,
+        current = worker
+        wait_until(lambda: total(current.samples(), "support_events_total") > 300, 60,
                    "worker made no progress before the kill")
-        worker.kill()
+        current.kill()
         kills += 1
         worker = deployment.worker(clock=FIXED).start()
     feeder.join(120)

@@ -1,0 +1,138 @@
+"""`supportpulse demo`: embedded broker + Redis + a worker + a simulated holiday peak, live board.
+
+The worker runs as a child process exactly as in production (`supportpulse worker --clock event`:
+the simulation runs faster than real time, so "now" is the event-time watermark). The board reads
+the worker's /metrics like `supportpulse top` would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr
+
+from stream.board import Board, fetch_samples
+from stream.embedded import embedded_stack, free_port, stop_process
+from stream.settings import Settings
+
+
+def demo_start(timezone: str) -> datetime:
+    """Today 11:00 local: the lunchtime peak (12–14 h) arrives within the first minutes."""
+    tz = ZoneInfo(timezone)
+    today = datetime.now(tz).date()
+    return datetime(today.year, today.month, today.day, 11, 0, tzinfo=tz)
+
+
+def run_demo(
+    *,
+    speed: float,
+    profile: str,
+    seed: int,
+    duration_seconds: float,
+    board: bool,
+    exit_after: float | None = None,
+) -> None:
+    from stream.domain.simulator import generate
+    from stream.kafka_io import all_topics, ensure_topics, publish
+
+    workdir = Path(tempfile.mkdtemp(prefix="supportpulse-demo-"))
+    with embedded_stack(workdir) as (broker, redis):
+        web_port = int(os.environ.get("SUPPORTPULSE_WEB_PORT", "0")) or _preferred_port(6066)
+        env = {
+            **os.environ,
+            "SUPPORTPULSE_KAFKA_BOOTSTRAP": broker.bootstrap,
+            "SUPPORTPULSE_REDIS_URL": redis.url,
+            "SUPPORTPULSE_APP_ID": "supportpulse-demo",
+            "SUPPORTPULSE_DATA_DIR": str(workdir / "data"),
+            "SUPPORTPULSE_WEB_PORT": str(web_port),
+            "SUPPORTPULSE_PARTITIONS": "4",
+            "SUPPORTPULSE_LOG_LEVEL": "warn",
+        }
+        settings = Settings(
+            kafka_bootstrap=[broker.bootstrap], redis_url=SecretStr(redis.url), partitions=4
+        )
+        asyncio.run(ensure_topics(broker.bootstrap, all_topics(settings), settings.partitions))
+        log = open(workdir / "worker.log", "ab")  # noqa: SIM115 - handed to the child
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "stream.cli", "worker", "--clock", "event"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{web_port}/metrics"
+        print(f"Support Pulse demo: {profile} at {speed:g}x — metrics at {url}", flush=True)
+        print(f"(logs in {workdir}; Ctrl-C stops everything)", flush=True)
+
+        stop = threading.Event()
+        start = demo_start(settings.timezone)
+        events = generate(profile, seed, start, duration_seconds,
+                          queues=tuple(settings.queues), timezone=settings.timezone)
+
+        def feed() -> None:
+            async def run() -> None:
+                from stream.kafka_io import _aiter
+
+                async def until_stopped() -> AsyncIterator[dict[str, Any]]:
+                    async for event in _aiter(events):
+                        if stop.is_set():
+                            return
+                        yield event
+
+                await publish(settings, until_stopped(), speed=speed)
+
+            with contextlib.suppress(Exception):
+                asyncio.run(run())
+
+        feeder = threading.Thread(target=feed, name="simulator", daemon=True)
+        feeder.start()
+        deadline = time.monotonic() + exit_after if exit_after else None
+        previous = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _interrupt)
+        show = Board(url, settings.queues, live=board)
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                if worker.poll() is not None:
+                    print(f"worker exited with {worker.returncode}; see {workdir}/worker.log")
+                    break
+                samples = fetch_samples(url)
+                if board:
+                    show.render(samples)
+                else:
+                    print(show.summary_line(samples), flush=True)
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            stop.set()
+            show.close()
+            stop_process(worker, timeout=15)
+            feeder.join(5)
+            print("demo stopped", flush=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _preferred_port(port: int) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return free_port()
+    return port
+
