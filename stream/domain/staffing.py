@@ -69,7 +69,7 @@ WAIT_CAP_SECONDS = 3600.0
 
 _MAX_SERVERS = 10_000_000  # a guard against a target that rounding makes unreachable
 _EPS = 1e-15
-_TINY_SHAPE = 1e-250  # below this 1/b or the log of y leaves the float range
+_TINY_SHAPE = 1e-250  # smaller b or y: the gamma terms leave the float range; Erlang B is exact
 _CEIL_SLACK = 1e-9  # 8.0 / 0.8 must give 10 agents, not 11 through a rounding ulp
 
 
