@@ -6,6 +6,7 @@ agent takes events in batches so every changed key is written to the changelog o
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+import redis.asyncio
 from faust.types import EventT
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -82,6 +84,10 @@ class Pipeline:
             ),
         }
         self.assigned_once = False
+        self.redis = redis.asyncio.Redis.from_url(
+            settings.redis_url.get_secret_value(), socket_timeout=2.0, socket_connect_timeout=2.0
+        )
+        self._redis_up = False
         self._topics = settings.input_topics
         self._declare_topics()
         self._wire_live_metrics()
@@ -122,6 +128,15 @@ class Pipeline:
 
         app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]  # faust stub too narrow
         app.task(declare_internal_topics)
+        app.timer(5.0, name=f"{s.app_id}.redis_health")(self._check_redis)
+
+    async def _check_redis(self) -> None:
+        """Redis is a read model (invariant 7): down means degraded extras, never a stop."""
+        try:
+            async with asyncio.timeout(2.0):
+                self._redis_up = bool(await self.redis.ping())
+        except Exception:  # any failure is "down"; the reason is not worth a log line per tick
+            self._redis_up = False
 
     def _agent_for(self, stream: str) -> Callable[[Any], Awaitable[None]]:
         s = self.settings
@@ -192,6 +207,7 @@ class Pipeline:
         live.oldest_waiting = self.oldest_waiting
         live.now = self.clock.now
         live.partitions_owned = lambda: sum(len(t.owned()) for t in self.tables.values())
+        live.redis_up = lambda: self._redis_up
 
     def live_gauges(self) -> dict[GaugeKey, int]:
         total: dict[GaugeKey, int] = {}

@@ -202,9 +202,12 @@ class BusinessCalendar:
     def add(self, start: datetime, seconds: float) -> datetime:
         """The earliest instant `u >= start` with `business_seconds(start, u) == seconds`.
 
-        So a start outside hours begins counting at the next opening, a budget that runs out
-        exactly at closing time lands *on* the closing instant (not the next opening), and
-        `add(t, 0) == t`. This makes `add` additive: `add(add(t, a), b) == add(t, a + b)`.
+        So a start outside hours begins counting at the next opening, and `add(t, 0) == t`.
+        For seconds > 0 business time runs right up to the result `u`
+        (`business_seconds(u - e, u) == e` for every small e > 0): `u` is inside opening hours,
+        or it is exactly the closing instant of an interval (closed itself, hours being
+        half-open) when the budget runs out at closing time; never the next opening.
+        This makes `add` additive: `add(add(t, a), b) == add(t, a + b)`, for any `t`.
         Seconds are rounded to microseconds.
         """
         at = _utc(start, "start")
@@ -313,7 +316,8 @@ class BusinessCalendar:
     def _check_reachable(self, day: date, closed_days: int) -> None:
         # Past the last holiday some weekday with hours comes within a week, or two when a DST
         # gap swallows that day's only hours; validation makes this unreachable otherwise.
-        if closed_days > 14 and (self._last_holiday is None or day > self._last_holiday):
+        quiet_since = day - timedelta(days=14)
+        if closed_days > 14 and (self._last_holiday is None or quiet_since > self._last_holiday):
             raise ValueError(f"calendar {self._name!r} never opens again")
 
 

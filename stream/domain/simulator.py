@@ -30,35 +30,45 @@ Conversations
     pool; a share of contacts are repeat contacts of someone seen recently.
 
 Agents
-    Each queue has chat agents (``max_chats`` 2–3, some also serving a neighbouring queue) and
-    ticket agents (``max_chats`` 1, "blended": they take a chat only when their ticket work is
-    empty). The roster is derived from the profile's own peak volume: the head count that meets
-    a target occupancy, times ``chat_staffing`` / ``ticket_staffing``, spread over overlapping
-    local-time shifts (``Shift.coverage``) and thinned on quieter weekdays. Black Friday and
-    Christmas staff well below their volume multiple — staffing lags the surge — so the chat
-    queue builds up at the midday and evening peaks and drains as traffic falls. Agents go
-    ``online`` at shift start, take one or two ``away`` breaks, stop taking work at shift end and
-    go ``offline`` once their last chat or ticket is finished.
+    Two pools, chat agents (``max_chats`` 2–3) and ticket agents (``max_chats`` 1). Each pool is
+    sized from the profile's own peak load — chat Erlangs ÷ (slots × ``chat_target_occupancy``),
+    ticket agent-touches ÷ ``ticket_target_occupancy`` — times ``chat_staffing`` /
+    ``ticket_staffing``, and spread over overlapping local-time shifts (``Shift.coverage``,
+    ~1.0 of the peak head count at 12–14 h and 17–20 h, a late shift, a skeleton night crew),
+    thinned on quieter weekdays. Agents get a primary queue in proportion to queue traffic
+    (D'Hondt); a queue nobody on a shift has as primary is served by the whole shift, and about a
+    third of chat agents also serve a neighbouring queue. The roster depends on the profile and
+    queues only, never on the seed. Black Friday staffs chat at 1.65× and tickets at 2.55× the
+    normal head count for 3× the volume (Christmas 1.5×/2× for 2.5×): staffing lags the surge,
+    so the chat queue builds and abandonment climbs at the peaks, the ticket backlog grows
+    through the day, and the evening shift works it back down. Agents go ``online`` at shift
+    start, take one or two ``away`` breaks, stop taking work at shift end and go ``offline`` once
+    their last chat, call or ticket is finished.
 
 Chats
     A share is handled by the bot alone (``chat.ended`` resolved_by bot, never accepted). The
-    rest wait in a FIFO per queue for a free agent slot; customers give up after an exponential
-    patience (``chat.abandoned``, a missed chat). Accepted chats exchange agent/customer messages
-    (greetings and answers sometimes from templates) for a log-normal handle time, are sometimes
-    transferred to an agent of another queue, end, and afterwards may be rated (worse when the
-    wait was long) or converted into a ticket (``chat.converted`` plus a chat-channel
-    ``ticket.created``).
+    rest wait in a FIFO per queue for a free slot of an online chat agent (least loaded first);
+    a chat still waiting after ``chat_overflow_seconds`` may also go to an idle ticket agent
+    (blended overflow). Customers give up after an exponential patience (mean 150–170 s,
+    ``chat.abandoned``, a missed chat). Accepted chats exchange agent/customer messages
+    (greetings and answers sometimes from templates) over a log-normal handle time (mean 8 min),
+    are sometimes transferred to a free agent of another queue, end, and afterwards may be rated
+    (worse after a wait over two minutes) or converted into a ticket (``chat.converted`` plus a
+    chat-channel ``ticket.created``).
 
 Tickets
-    Phone tickets are logged by the agent who took the call (voicemail → email outside staffed
-    hours). Others may get a bot answer (some solved by it), a few are solved by a suggested help
-    article (``self_service``), the rest become agent work after a channel-dependent triage delay
-    (social minutes, email tens of minutes). Agents pick work by priority (social counts one
-    level higher) then age, so under load email waits hours while social stays near an hour.
-    After the public reply a ticket is solved (one-touch share), goes ``pending`` for the
-    customer (who answers, or it is auto-solved a day later) or ``on_hold``; internal notes,
-    template replies and escalations happen along the way. Solved tickets may be rated (CSAT,
-    effort), occasionally reopened by a customer reply, and are closed a few hours later.
+    Callers wait on hold for an idle ticket agent of the queue (calls come before written work);
+    the agent logs the call as a phone ticket and is busy for the call and wrap-up. A caller who
+    gives up, or rings when nobody is on shift, leaves a voicemail: a phone ticket without an
+    agent, called back as ordinary work. Written tickets may get a bot answer (some solved by
+    it), a few are solved by a suggested help article (``self_service``), the rest become agent
+    work after a channel-dependent triage delay (social ~5 min, email ~1 h). Agents pick work by
+    priority (social counts one level higher) then age, so under load email waits hours while
+    social stays well under two. After the public reply a ticket is solved (one-touch share),
+    goes ``pending`` for the customer (who answers, or it is auto-solved a day later) or
+    ``on_hold``; internal notes, template replies and escalations happen along the way. Solved
+    tickets may be rated (CSAT, effort), occasionally reopened by a customer reply, and are
+    closed 2–8 hours later; nothing follows the close.
 
 Commerce
     ``campaign.shown`` prompts (some answered by a chat carrying ``campaign_id``),
@@ -66,6 +76,7 @@ Commerce
     customers who contacted support in the previous five days (assisted orders), the rest from the
     pool. Amounts are decimal strings with two places, mostly EUR/USD/CZK.
 
+Timestamps are UTC (``+00:00``) with microseconds; `timezone` only shapes the local day.
 Ids: event ids and conversation ids carry a short hash of (profile, seed, start, queues) so two
 different runs never collide in the consumer's dedupe or tables; agent and customer ids are stable
 across runs so scorecards and contact rates accumulate across days.
@@ -341,9 +352,10 @@ _NORMAL = Profile(name="normal")
 PROFILES: Final[Mapping[str, Profile]] = MappingProxyType(
     {
         "normal": _NORMAL,
-        # Plan for last year's busiest day × 3 (DOMAIN.md). Staffing does not triple: chat gets
-        # 1.5× the normal head count, the ticket desk ~2.2× (overtime), so the chat queue builds
-        # at the peaks and abandonments climb, while the ticket backlog drains in the evening.
+        # Plan for last year's busiest day × 3 (DOMAIN.md). Staffing does not triple (staffing
+        # factors are relative to this profile's own need): chat gets 0.55 × 3 = 1.65× the
+        # normal head count, the ticket desk 2.55× (overtime), so the chat queue builds at the
+        # peaks and abandonments climb, while the ticket backlog drains in the evening.
         "black-friday": Profile(
             name="black-friday",
             peak_conversations_per_hour=450.0,
@@ -365,7 +377,8 @@ PROFILES: Final[Mapping[str, Profile]] = MappingProxyType(
             csat_weights=(0.08, 0.07, 0.13, 0.27, 0.45),
             customers=120_000,
         ),
-        # The last shipping days: "where is my order?" dominates, more urgency.
+        # The last shipping days: "where is my order?" dominates, more urgency; 2.5× volume on
+        # 1.5× chat and 2× ticket staff.
         "christmas": Profile(
             name="christmas",
             peak_conversations_per_hour=375.0,
@@ -580,8 +593,9 @@ class _Simulation:
         self.queues = queues
         self.start_us = (start - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
         self.start_epoch = self.start_us / 1_000_000
+        # The whole profile goes into the run id: a tweaked copy of a profile is another run.
         run = hashlib.blake2b(
-            f"{p.name}|{seed}|{self.start_us}|{','.join(queues)}|{tz.key}".encode(),
+            f"{p!r}|{seed}|{self.start_us}|{','.join(queues)}|{tz.key}".encode(),
             digest_size=4,
         ).hexdigest()
         self.run = run
@@ -592,7 +606,6 @@ class _Simulation:
         self.now = 0.0
         self.out: list[_Event] = []
         self.n_events = 0
-        self.n_conv = 0
         self.n_other = 0
         self.stamp_t = -1.0
         self.stamp = ""
@@ -1065,7 +1078,6 @@ class _Simulation:
     ) -> None:
         rng = self.rng
         p = self.p
-        self.n_conv += 1
         chat = _Chat(self.new_id("C"), queue, rtype, customer)
         chat.requested = self.now
         fields: _Event = {"chat_id": chat.id, "queue": queue}
@@ -1290,8 +1302,6 @@ class _Simulation:
         """Log a new ticket; with `phone_agent` it records a call that agent is taking."""
         rng = self.rng
         p = self.p
-        if channel != "chat":
-            self.n_conv += 1
         ticket = _Ticket(self.new_id("T"), channel, priority, queue, rtype, customer)
         fields: _Event = {
             "ticket_id": ticket.id,

@@ -305,8 +305,11 @@ class _Parser:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            problem = exc.problem or str(exc)
-            self.error_at(line, column, f"invalid YAML: {problem}")
+            message = f"invalid YAML: {exc.problem or exc}"
+            if exc.context and exc.context_mark is not None and exc.context_mark is not mark:
+                start = exc.context_mark
+                message += f" ({exc.context} at line {start.line + 1}, column {start.column + 1})"
+            self.error_at(line, column, message)
             return None
         except yaml.YAMLError as exc:  # a ReaderError: characters YAML does not allow
             position = getattr(exc, "position", None)
@@ -365,7 +368,10 @@ class _Parser:
         elif isinstance(node, ScalarNode) and not _is_null(node):
             items = [node]
         else:
-            self.error(node, f"{what} must be a list of values")
+            hint = ""
+            if _is_null(node) and node.start_mark.line == node.end_mark.line:
+                hint = " (in a {...} mapping, quote keys that contain commas: 'sat,sun')"
+            self.error(node, f"{what} must be a list of values{hint}")
             return None
         found: list[tuple[str, Node]] = []
         for item in items:
@@ -432,7 +438,7 @@ class _Parser:
         days = self.mapping(node, f"weekly hours of {what}")
         if days is None:
             return {}
-        hours_by_day: dict[int, list[tuple[Hours, Node]]] = {}
+        weekly: dict[int, list[Hours]] = {}
         set_by: dict[int, ScalarNode] = {}
         for spec, (key, value) in days.items():
             try:
@@ -446,6 +452,11 @@ class _Parser:
                     parsed.append((Hours.parse(text), item))
                 except ValueError as exc:
                     self.error(item, str(exc))
+            # A weekday is set by one key only, so overlaps can only be within this key's list.
+            parsed.sort(key=lambda pair: pair[0])
+            for (earlier, _), (later, later_node) in pairwise(parsed):
+                if later.start < earlier.end:
+                    self.error(later_node, f"overlapping hours {earlier} and {later} on {spec}")
             for weekday in weekdays:
                 if weekday in set_by:
                     other = set_by[weekday]
@@ -456,17 +467,7 @@ class _Parser:
                     )
                     continue
                 set_by[weekday] = key
-                hours_by_day[weekday] = parsed
-        weekly: dict[int, list[Hours]] = {}
-        for weekday, entries in sorted(hours_by_day.items()):
-            ordered = sorted(entries, key=lambda pair: pair[0])
-            for (earlier, _), (later, later_node) in pairwise(ordered):
-                if later.start < earlier.end:
-                    self.error(
-                        later_node,
-                        f"overlapping hours {earlier} and {later} on {WEEKDAYS[weekday]}",
-                    )
-            weekly[weekday] = [hours for hours, _ in ordered]
+                weekly[weekday] = [hours for hours, _ in parsed]
         if len(self.problems) == before and not any(weekly.values()):
             self.error(node, f"{what} has no opening hours: its deadlines would never arrive")
         return weekly
@@ -491,21 +492,22 @@ class _Parser:
         policies: list[Policy] = []
         names: dict[str, int] = {}
         catch_all: str | None = None
-        last_is_catch_all = False
+        last_is_catch_all: bool | None = False
         for item in node.value:
             if catch_all is not None:
                 self.error(
                     item,
-                    f"this policy can never match: {catch_all!r} above matches everything "
+                    f"this policy can never match: {catch_all} above matches everything "
                     "(first match wins)",
                 )
             policy, is_catch_all = self.policy(item, calendars, known, names)
             last_is_catch_all = is_catch_all
             if is_catch_all and catch_all is None:
-                catch_all = policy.name if policy is not None else "a policy"
+                catch_all = _policy_label(item)
             if policy is not None:
                 policies.append(policy)
-        if not last_is_catch_all:
+        # None: the last match is invalid (reported already), so whether it is total is unknown.
+        if last_is_catch_all is False:
             last = node.value[-1]
             self.warn(
                 last,
@@ -520,10 +522,10 @@ class _Parser:
         calendars: Mapping[str, BusinessCalendar],
         known: set[str],
         names: dict[str, int],
-    ) -> tuple[Policy | None, bool]:
+    ) -> tuple[Policy | None, bool | None]:
         fields = self.mapping(node, "a policy", _POLICY_KEYS)
         if fields is None:
-            return None, False
+            return None, None
         before = len(self.problems)
         name: str | None = None
         if "name" not in fields:
@@ -541,7 +543,7 @@ class _Parser:
         if "match" in fields:
             match = self.match(fields["match"][1])
         # An invalid match is not a catch-all, or the policies below would be reported too.
-        is_catch_all = match is not None and match.is_catch_all
+        is_catch_all = None if match is None else match.is_catch_all
         calendar = CALENDAR_24X7
         if "calendar" in fields:
             calendar = self.policy_calendar(fields["calendar"][1], calendars, known) or calendar
@@ -688,11 +690,24 @@ def parse_holidays(text: str) -> list[date]:
 
 def _weekday(token: str, spec: str) -> int:
     if token not in WEEKDAYS:
+        where = "" if token == spec.strip().lower() else f" in {spec!r}"
         raise ValueError(
-            f"unknown weekday {token!r} in {spec!r} (expected mon, tue, wed, thu, fri, sat, sun, "
+            f"unknown weekday {token!r}{where} (expected mon, tue, wed, thu, fri, sat, sun, "
             "a range such as mon-fri or a list such as sat,sun)"
         )
     return WEEKDAYS.index(token)
+
+
+def _policy_label(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            if (
+                isinstance(key, ScalarNode)
+                and key.value == "name"
+                and isinstance(value, ScalarNode)
+            ):
+                return repr(str(value.value))
+    return f"the policy at line {node.start_mark.line + 1}"
 
 
 def _date(token: str, text: str) -> date:

@@ -104,6 +104,7 @@ def test_fixed_clock_pass_matches_independent_truth(deployment: Deployment, tmp_
     assert total(samples, "support_events_total") == len(events)
     assert total(samples, "support_partitions_owned") == 2 * deployment.partitions
     assert total(samples, "support_events_rejected_total") == 0
+    wait_until(lambda: total(worker.samples(), "support_redis_up") == 1, 15, "redis not up")
     # Faust's own pages are off (CONTRACT §5).
     assert worker.http("/table")[0] == 404
     assert worker.http("/router")[0] == 404
@@ -132,7 +133,7 @@ def test_sigkill_during_processing_equals_one_clean_pass(
     kills = 0
     for _ in range(2):
         current = worker
-        wait_until(lambda: total(current.samples(), "support_events_total") > 300, 60,
+        wait_until(lambda w=current: total(w.samples(), "support_events_total") > 300, 60,
                    "worker made no progress before the kill")
         current.kill()
         kills += 1
