@@ -22,6 +22,7 @@ from stream.domain.clock import Clock
 from stream.domain.conversations import Chats, Tickets
 from stream.domain.events import Rejection, conversation_key, decode
 from stream.domain.partition import GaugeKey, PartitionState, sum_gauges
+from stream.domain.presence import Presence
 from stream.metrics import Metrics
 from stream.settings import Settings
 from stream.tables import ChangelogTable
@@ -81,6 +82,9 @@ class Pipeline:
             ),
             "chats": ChangelogTable(
                 Chats(settings.queue_label), self._changelog_name("chats"), retention, cfg
+            ),
+            "agents": ChangelogTable(
+                Presence(settings.queue_label), self._changelog_name("agents"), retention, cfg
             ),
         }
         self.assigned_once = False

@@ -191,7 +191,20 @@ class LiveCollector(Collector):
         for queue in queues:
             for name in ("chat_queue_waiting", "chats_active"):
                 families[name].add_metric([queue], values.get((name, (queue,)), 0))
+        agents = GaugeMetricFamily(
+            "support_agents", "Agents by presence, in every queue they serve.",
+            labels=["queue", "status"],
+        )
+        capacity = GaugeMetricFamily(
+            "support_agent_chat_capacity", "Sum of max_chats of online agents.", labels=["queue"]
+        )
+        for queue in queues:
+            for status in ("online", "away", "offline"):
+                agents.add_metric([queue, status], values.get(("agents", (queue, status)), 0))
+            capacity.add_metric([queue], values.get(("agent_chat_capacity", (queue,)), 0))
         yield from families.values()
+        yield agents
+        yield capacity
 
         now = live.now() if live.now else None
         oldest = GaugeMetricFamily(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
@@ -46,7 +46,8 @@ class Kind(Protocol[S]):
         self, state: S | None, event: Event, occurred_at: datetime, offset: int
     ) -> tuple[S | None, list[Effect]]: ...
 
-    def contributions(self, state: S) -> Iterable[GaugeKey]: ...
+    def contributions(self, state: S) -> Iterable[GaugeKey] | Mapping[GaugeKey, int]:
+        """Gauge keys this value counts in (an iterable counts 1 each; a mapping gives weights)."""
 
     def waiting_since(self, state: S) -> tuple[str, datetime] | None:
         """(queue label, since) for conversations whose wait age is a gauge."""

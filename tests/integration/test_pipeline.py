@@ -153,3 +153,42 @@ def test_sigkill_during_processing_equals_one_clean_pass(
         assert live_gauges(worker.samples()) == live_gauges(reference.samples())
     finally:
         reference.kill()
+
+
+def test_agent_presence_gauges(deployment: Deployment) -> None:
+    def presence(n: int, agent: str, status: str, queues: list[str], max_chats: int = 1,
+                 minute: int = 0) -> dict[str, Any]:
+        return {"type": "agent.status_changed", "event_id": f"p{n}", "agent_id": agent,
+                "occurred_at": (START + timedelta(minutes=minute)).isoformat(),
+                "status": status, "queues": queues, "max_chats": max_chats}
+
+    worker = deployment.worker(clock=FIXED).start()
+    deployment.produce([
+        presence(1, "a1", "online", ["orders", "returns"], 3),
+        presence(2, "a2", "online", ["orders"], 2),
+        presence(3, "a3", "online", ["general", "vip", "vip2"], 1),
+        presence(4, "a3", "away", ["general", "vip", "vip2"], 1, minute=5),
+        presence(5, "a4", "online", ["returns"], 2),
+        presence(6, "a4", "offline", ["returns"], 2, minute=9),
+        presence(7, "a4", "online", ["returns"], 2, minute=3),  # stale: a newer status exists
+    ])
+    expected = {
+        ("support_agents", "orders", "online"): 2,
+        ("support_agents", "returns", "online"): 1,
+        ("support_agents", "returns", "offline"): 1,
+        ("support_agents", "general", "away"): 1,
+        ("support_agents", "other", "away"): 1,  # vip and vip2 are one bounded label
+        ("support_agent_chat_capacity", "orders"): 5,
+        ("support_agent_chat_capacity", "returns"): 3,
+    }
+
+    def observed() -> dict[tuple[str, ...], float]:
+        samples = worker.samples()
+        result: dict[tuple[str, ...], float] = {}
+        for (name, labels), value in samples.items():
+            if name in ("support_agents", "support_agent_chat_capacity") and value:
+                result[(name, *(v for _, v in sorted(labels, key=lambda kv: kv[0])))] = value
+        return result
+
+    wait_until(lambda: observed() == expected, 60, lambda: f"{observed()} != {expected}")
+    assert total(worker.samples(), "support_events_late_total", stream="agents") == 1

@@ -1,0 +1,79 @@
+"""Agent presence from `agent.status_changed`: who is online, away or offline, for which queues.
+
+Keyed by agent id on the agents topic; the gauges `support_agents{queue,status}` and
+`support_agent_chat_capacity{queue}` are derived from the stored presence like every live gauge.
+An agent counts once in every queue label it serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import msgspec
+
+from stream.domain import effects as fx
+from stream.domain.effects import Count, Effect
+from stream.domain.events import AgentStatusChanged, Event
+from stream.domain.partition import GaugeKey, LabelOf
+from stream.domain.recent import remember, seen
+
+AGENTS = "agents"
+AGENT_CHAT_CAPACITY = "agent_chat_capacity"
+STATUSES = ("online", "away", "offline")
+
+
+class AgentState(msgspec.Struct, array_like=True):
+    offset: int
+    updated_at: datetime
+    recent: list[int]
+    status: str = "offline"
+    queues: list[str] = msgspec.field(default_factory=list)
+    max_chats: int = 1
+    status_at: datetime | None = None
+
+
+class Presence:
+    name = "agents"
+    value_type = AgentState
+
+    def __init__(self, label_of: LabelOf) -> None:
+        self.label_of = label_of
+
+    def apply(
+        self, state: AgentState | None, event: Event, occurred_at: datetime, offset: int
+    ) -> tuple[AgentState | None, list[Effect]]:
+        if not isinstance(event, AgentStatusChanged):
+            raise TypeError(f"not an agent event: {type(event).__name__}")
+        if state is not None and seen(state.recent, event.event_id):
+            return None, []
+        effects: list[Effect] = []
+        if state is None:
+            state = AgentState(offset=offset, updated_at=occurred_at, recent=[])
+        else:
+            state = msgspec.structs.replace(state, offset=offset)
+            if occurred_at < state.updated_at:
+                effects.append(Count(fx.EVENTS_LATE, ("agents",)))
+        state.recent = remember(state.recent, event.event_id)
+        if state.status_at is not None and occurred_at < state.status_at:
+            return state, effects  # a newer presence is already applied
+        state.updated_at = max(state.updated_at, occurred_at)
+        state.status = event.status
+        state.queues = sorted(set(event.queues))[:64]  # bounded per agent
+        state.max_chats = event.max_chats
+        state.status_at = occurred_at
+        return state, effects
+
+    def contributions(self, state: AgentState) -> Mapping[GaugeKey, int]:
+        labels = {self.label_of(q) for q in state.queues}
+        result: dict[GaugeKey, int] = {(AGENTS, (q, state.status)): 1 for q in labels}
+        if state.status == "online":
+            for q in labels:
+                result[(AGENT_CHAT_CAPACITY, (q,))] = state.max_chats
+        return result
+
+    def waiting_since(self, state: AgentState) -> tuple[str, datetime] | None:
+        return None
+
+    def ended_at(self, state: AgentState) -> datetime | None:
+        return None  # agents are a small, bounded set: kept for good
