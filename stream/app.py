@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from pathlib import Path
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import msgspec
 
 import faust
 import redis.asyncio
@@ -20,12 +23,20 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from stream.domain.clock import Clock
 from stream.domain.conversations import Chats, Tickets
+from stream.domain.effects import Effect, Notice
 from stream.domain.events import Rejection, conversation_key, decode
 from stream.domain.partition import GaugeKey, PartitionState, sum_gauges
 from stream.domain.presence import Presence
+from stream.domain.sla import SlaRules
+from stream.domain.sla_policy import load_policy_book
 from stream.metrics import Metrics
+from stream.read_model import ReadModel
 from stream.settings import Settings
 from stream.tables import ChangelogTable
+
+SLA_STREAMS = ("tickets", "chats")
+SWEEP_INTERVAL_SECONDS = 1.0
+DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "config" / "sla-policy.yaml"
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +87,15 @@ class Pipeline:
         self.app = faust.App(settings.app_id, **faust_settings(settings))
         retention = timedelta(seconds=settings.state_retention_seconds)
         cfg = consumer_config(settings)
+        self.rules = load_rules(settings)
         self.tables: dict[str, ChangelogTable[Any]] = {
             "tickets": ChangelogTable(
-                Tickets(), self._changelog_name("tickets"), retention, cfg
+                Tickets(self.rules), self._changelog_name("tickets"), retention, cfg,
+                source_topic=settings.topic_tickets,
             ),
             "chats": ChangelogTable(
-                Chats(settings.queue_label), self._changelog_name("chats"), retention, cfg
+                Chats(settings.queue_label, self.rules), self._changelog_name("chats"),
+                retention, cfg, source_topic=settings.topic_chats,
             ),
             "agents": ChangelogTable(
                 Presence(settings.queue_label), self._changelog_name("agents"), retention, cfg
@@ -92,6 +106,14 @@ class Pipeline:
             settings.redis_url.get_secret_value(), socket_timeout=2.0, socket_connect_timeout=2.0
         )
         self._redis_up = False
+        self.read_model = ReadModel(self.redis, settings.app_id, self.rules)
+        for stream in SLA_STREAMS:
+            self.tables[stream].on_ready = self._rebuild_callback(stream)
+        self._json = msgspec.json.Encoder()
+        self.read_model = ReadModel(self.redis, settings.app_id, self.rules)
+        for stream in SLA_STREAMS:
+            self.tables[stream].on_ready = self._rebuild_callback(stream)
+        self._json = msgspec.json.Encoder()
         self._topics = settings.input_topics
         self._declare_topics()
         self._wire_live_metrics()
@@ -115,7 +137,17 @@ class Pipeline:
             )
 
         self.dlq = raw_topic(s.topic_dlq)
+        self.sla_out = raw_topic(s.topic_sla)
         self.changelogs = [raw_topic(t.topic, internal=True) for t in self.tables.values()]
+        # Invariant 3: the sweep timer cannot write tables; it sends the keys that are due to
+        # this topic, partitioned like the source, and an agent applies the evaluation.
+        self.sla_due = app.topic(
+            f"{s.app_id}-sla-due", partitions=s.partitions, key_serializer="raw",
+            value_serializer="raw", internal=True,
+        )
+        self.changelogs.append(self.sla_due)
+        app.agent(self.sla_due, name=f"{s.app_id}.sla-due")(self._sla_due_agent)
+        app.timer(SWEEP_INTERVAL_SECONDS, name=f"{s.app_id}.sla-sweep")(self.sweep)
         for stream, topic_name in self._topics.items():
             app.agent(raw_topic(topic_name), name=f"{s.app_id}.{stream}")(self._agent_for(stream))
 
@@ -127,7 +159,7 @@ class Pipeline:
                 table.assign(tp.partition for tp in assigned if tp.topic == topic)
 
         async def declare_internal_topics() -> None:
-            for topic in (self.dlq, *self.changelogs):
+            for topic in (self.dlq, self.sla_out, *self.changelogs):
                 await topic.maybe_declare()
 
         app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]  # faust stub too narrow
@@ -141,6 +173,60 @@ class Pipeline:
                 self._redis_up = bool(await self.redis.ping())
         except Exception:  # any failure is "down"; the reason is not worth a log line per tick
             self._redis_up = False
+        if self._redis_up:
+            for stream, p in sorted(self.read_model.needs_rebuild):
+                part = self.tables[stream].partitions.get(p)
+                if part is None:
+                    self.read_model.needs_rebuild.discard((stream, p))
+                elif not await self.read_model.rebuild(stream, p, part):
+                    break
+
+    def _rebuild_callback(self, stream: str) -> Callable[[int, PartitionState[Any]], Awaitable[None]]:
+        async def rebuild(partition: int, state: PartitionState[Any]) -> None:
+            # After recovery the Redis list of this partition is replaced from the table.
+            if not await self.read_model.rebuild(stream, partition, state):
+                self._redis_up = False
+
+        return rebuild
+
+    # --- SLA sweep ---------------------------------------------------------------------------
+    async def sweep(self) -> None:
+        """Send the keys whose next SLA instant has passed (O(due) per tick, invariant 8)."""
+        if self.rules is None:
+            return
+        now = self.clock.now()
+        for stream in SLA_STREAMS:
+            for part in self.tables[stream].ready_partitions():
+                if not part.caught_up:
+                    continue
+                for key in part.pop_due(now):
+                    await self.app.producer.send(
+                        self.sla_due.get_topic_name(), key.encode(), stream.encode(),
+                        part.partition, None, None,
+                    )
+
+    async def _sla_due_agent(self, stream: Any) -> None:
+        s = self.settings
+        async for batch in stream.take_events(s.batch_max, within=s.batch_within_seconds):
+            touched: set[str] = set()
+            notices: list[Effect] = []
+            now = self.clock.now()
+            for event in batch:
+                message = event.message
+                name = message.value.decode() if message.value else ""
+                table = self.tables.get(name)
+                if table is None or name not in SLA_STREAMS:
+                    continue
+                part = await table.partition(message.partition)
+                if part is None:
+                    continue
+                effects = part.evaluate(message.key.decode(), now)
+                self.metrics.apply(effects)
+                notices += effects
+                touched.add(name)
+            for name in touched:
+                await self._flush(name)
+            await self.publish_notices(notices, now)
 
     def _agent_for(self, stream: str) -> Callable[[Any], Awaitable[None]]:
         s = self.settings
@@ -156,6 +242,7 @@ class Pipeline:
         table = self.tables.get(stream)
         metrics, clock, s = self.metrics, self.clock, self.settings
         wall = _utcnow if repr(clock) == "event" else clock.now
+        notices: list[Effect] = []
         for event in batch:
             message = event.message
             decoded = decode(
@@ -180,13 +267,56 @@ class Pipeline:
                 if effects is None:
                     continue  # applied before a crash: replay is a no-op
                 metrics.apply(effects)
+                notices += effects
             metrics.event(stream, decoded.event.__struct_config__.tag)  # type: ignore[arg-type]
             clock.observe(decoded.occurred_at)
             last = metrics.live.last_event_at.get(stream)
             if last is None or decoded.occurred_at > last:
                 metrics.live.last_event_at[stream] = decoded.occurred_at
         if table is not None:
-            await table.flush(self._send)
+            await self._flush(stream)
+        await self.publish_notices(notices, clock.now())
+
+    async def _flush(self, stream: str) -> None:
+        changes = await self.tables[stream].flush(self._send)
+        if stream in SLA_STREAMS and self.rules is not None:
+            for partition, changed in changes.items():
+                if not await self.read_model.update(stream, partition, changed):
+                    self._redis_up = False
+
+    async def publish_notices(self, effects: Sequence[Effect], now: datetime) -> None:
+        """Send `support.sla` events, skipping those an earlier incarnation already sent."""
+        notices = [e for e in effects if isinstance(e, Notice)]
+        if not notices:
+            return
+        ids = [(n.conversation, n.target, n.kind) for n in notices]
+        sent = await self.read_model.already_sent(ids)
+        delivered: list[tuple[str, str, str]] = []
+        for notice, ident, done in zip(notices, ids, sent, strict=True):
+            if done:
+                continue
+            id_field = "chat_id" if notice.channel == "chat" else "ticket_id"
+            payload = {
+                "type": notice.kind,
+                "event_id": ":".join(ident),
+                "occurred_at": _rfc3339(now),
+                id_field: notice.conversation,
+                "target": notice.target,
+                "deadline": _rfc3339(notice.deadline) if notice.deadline else None,
+                "policy": notice.policy,
+                "channel": notice.channel,
+                "priority": notice.priority,
+                "queue": notice.queue,
+            }
+            await self.app.producer.send(
+                self.settings.topic_sla, notice.conversation.encode(),
+                self._json.encode(payload), None, None, None,
+            )
+            delivered.append(ident)
+        if delivered:
+            # Marked only once delivered: a crash before that re-sends rather than loses.
+            await self.app.producer.flush()
+            await self.read_model.mark_sent(delivered)
 
     async def _send(self, topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
         return await self.app.producer.send(topic, key, value, partition, None, None)
@@ -210,7 +340,9 @@ class Pipeline:
         live.gauges = self.live_gauges
         live.oldest_waiting = self.oldest_waiting
         live.now = self.clock.now
-        live.partitions_owned = lambda: sum(len(t.owned()) for t in self.tables.values())
+        # Input topics are co-partitioned: a worker owns partition p of every input topic, so
+        # the count of partition numbers sums to the topic partition count across workers.
+        live.partitions_owned = lambda: len({p for t in self.tables.values() for p in t.owned()})
         live.redis_up = lambda: self._redis_up
 
     def live_gauges(self) -> dict[GaugeKey, int]:
@@ -253,6 +385,28 @@ class Pipeline:
         async def healthz(web: Any, request: Any) -> Any:
             return web.json({"status": "alive"})
 
+        @app.page("/sla/at-risk")
+        async def at_risk(web: Any, request: Any) -> Any:
+            if not authorized(request):
+                return web.json({"error": "unauthorized"}, status=401)
+            try:
+                limit = int(request.query.get("limit", "50"))
+            except ValueError:
+                return web.json({"error": "limit must be an integer"}, status=400)
+            if not 1 <= limit <= 10000:
+                return web.json({"error": "limit must be between 1 and 10000"}, status=400)
+            try:
+                items = await self.read_model.at_risk(
+                    SLA_STREAMS, self.settings.partitions, limit
+                )
+            except Exception as exc:  # Redis down: the list is a degraded extra
+                return web.json({"error": f"read model unavailable: {exc}"}, status=503)
+            now = self.clock.now()
+            for item in items:
+                deadline = datetime.fromisoformat(item["deadline"])
+                item["seconds_left"] = round((deadline - now).total_seconds(), 3)
+            return web.json(items)
+
         @app.page("/readyz")
         async def readyz(web: Any, request: Any) -> Any:
             if not authorized(request):
@@ -267,3 +421,16 @@ class Pipeline:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _rfc3339(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def load_rules(settings: Settings) -> SlaRules | None:
+    """The SLA policy: the configured file, else the shipped default when it is present."""
+    path = settings.sla_policy_file or (DEFAULT_POLICY if DEFAULT_POLICY.exists() else None)
+    if path is None:
+        log.warning("no SLA policy file: SLA tracking is off")
+        return None
+    return SlaRules(load_policy_book(path))

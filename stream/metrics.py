@@ -21,6 +21,7 @@ from stream.domain.effects import Count, Effect, Observe
 from stream.domain.events import CHANNELS, PRIORITIES, REJECT_REASONS, TYPES_BY_STREAM
 
 AUTHORS = ("agent", "customer", "bot")
+TARGETS = ("first_response", "next_response", "resolution")
 RESOLVERS = ("agent", "bot", "self_service")
 SCORES = ("1", "2", "3", "4", "5")
 STREAMS = tuple(TYPES_BY_STREAM)
@@ -79,6 +80,9 @@ class Metrics:
             fx.CSAT: counter("csat_responses", "CSAT survey answers.", ("channel", "score")),
             fx.CES: counter("ces_responses", "Customer effort answers.", ("channel", "score")),
             fx.CAMPAIGN_CHATS: counter("campaign_chats", "Chats answering a campaign."),
+            fx.SLA_BREACHES: counter(
+                "sla_breaches", "SLA targets breached.", ("channel", "priority", "target")
+            ),
             fx.EVENTS_LATE: self.late,
         }
         self.histograms: dict[str, Histogram] = {
@@ -116,6 +120,8 @@ class Metrics:
             for priority in PRIORITIES:
                 for name in (fx.TICKETS_CREATED, fx.TICKETS_SOLVED, fx.TICKETS_SOLVED_ONE_TOUCH):
                     self.counters[name].labels(channel, priority)
+                for target in TARGETS:
+                    self.counters[fx.SLA_BREACHES].labels(channel, priority, target)
         for queue in self.queue_labels:
             self.counters[fx.CHATS_REQUESTED].labels(queue)
             self.counters[fx.CHATS_MISSED].labels(queue)
@@ -191,6 +197,22 @@ class LiveCollector(Collector):
         for queue in queues:
             for name in ("chat_queue_waiting", "chats_active"):
                 families[name].add_metric([queue], values.get((name, (queue,)), 0))
+        sla = {
+            name: GaugeMetricFamily(f"support_{name}", doc, labels=[*cp, "target"])
+            for name, doc in (
+                ("sla_at_risk", "Open targets at risk, not yet breached."),
+                ("sla_breached_open", "Open conversations whose target is breached."),
+            )
+        }
+        for channel in CHANNELS:
+            for priority in PRIORITIES:
+                for target in TARGETS:
+                    for name, family in sla.items():
+                        family.add_metric(
+                            [channel, priority, target],
+                            values.get((name, (channel, priority, target)), 0),
+                        )
+        yield from sla.values()
         agents = GaugeMetricFamily(
             "support_agents", "Agents by presence, in every queue they serve.",
             labels=["queue", "status"],

@@ -38,9 +38,11 @@ class ChangelogTable(Generic[S]):
         topic: str,
         retention: timedelta,
         consumer_config: dict[str, Any],
+        source_topic: str | None = None,
     ) -> None:
         self.kind = kind
         self.topic = topic
+        self.source_topic = source_topic
         self.retention = retention
         self.consumer_config = consumer_config
         self.partitions: dict[int, PartitionState[S]] = {}
@@ -50,6 +52,8 @@ class ChangelogTable(Generic[S]):
         self._decoder = msgspec.msgpack.Decoder(kind.value_type)
         self._meta_decoder = msgspec.msgpack.Decoder(PartitionMeta)
         self.recovered_records = 0
+        # Called with each partition once it is recovered (e.g. to rebuild a read model).
+        self.on_ready: Callable[[int, PartitionState[S]], Awaitable[None]] | None = None
 
     # --- ownership ----------------------------------------------------------------------------
     def assign(self, partitions: Iterable[int]) -> None:
@@ -92,20 +96,21 @@ class ChangelogTable(Generic[S]):
         return [self.partitions[p] for p, ev in self._ready.items() if ev.is_set()]
 
     # --- writing --------------------------------------------------------------------------------
-    async def flush(self, send: Send) -> int:
-        """Send every change since the last flush; returns the number of records."""
-        sent = 0
+    async def flush(self, send: Send) -> dict[int, list[tuple[str, S | None]]]:
+        """Send every change since the last flush; returns the changes per partition."""
+        changes: dict[int, list[tuple[str, S | None]]] = {}
         for p, state in self.partitions.items():
-            for key, value in state.drain():
+            drained = list(state.drain())
+            for key, value in drained:
                 payload = None if value is None else self._encoder.encode(value)
                 await send(self.topic, key.encode(), payload, p)
-                sent += 1
+            if drained:
+                changes[p] = drained
             meta = state.meta_if_dirty()
             if meta is not None:
                 # The meta record goes last: it marks the batch as applied on replay.
                 await send(self.topic, META_KEY.encode(), self._encoder.encode(meta), p)
-                sent += 1
-        return sent
+        return changes
 
     # --- recovery -------------------------------------------------------------------------------
     async def _recover(self, partitions: list[int]) -> None:
@@ -121,12 +126,18 @@ class ChangelogTable(Generic[S]):
             else:
                 state.load(key, None if value is None else self._decoder.decode(value))
             records += 1
+        if self.source_topic is not None:
+            ends = await source_end_offsets(self.consumer_config, self.source_topic, partitions)
+            for p, end in ends.items():
+                states[p].catch_up_to = end - 1
         for p, state in states.items():
             state.rebuild()
             if p in self._ready:  # not revoked meanwhile
                 self.partitions[p] = state
                 self._ready[p].set()
                 self._recovering.pop(p, None)
+                if self.on_ready is not None:
+                    await self.on_ready(p, state)
         self.recovered_records += records
         log.info(
             "recovered %s partitions %s: %d records, %d keys in %.2fs",
@@ -166,6 +177,20 @@ async def read_changelog(
                     yield tp.partition, message.key.decode(), message.value
                 if messages and messages[-1].offset >= stop - 1:
                     remaining.discard(tp)
+    finally:
+        await consumer.stop()
+
+
+async def source_end_offsets(
+    consumer_config: dict[str, Any], topic: str, partitions: list[int]
+) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(**consumer_config, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        ends = await true_end_offsets(consumer, tps)
+        return {tp.partition: end for tp, end in ends.items()}
     finally:
         await consumer.stop()
 

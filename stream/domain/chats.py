@@ -21,6 +21,7 @@ from stream.domain.events import (
     Event,
 )
 from stream.domain.recent import remember, seen
+from stream.domain.sla import SlaRules, SlaTrack, sla_effects
 
 WAITING, ACTIVE, ENDED, ABANDONED = "waiting", "active", "ended", "abandoned"
 TERMINAL = frozenset({ENDED, ABANDONED})
@@ -41,6 +42,7 @@ class ChatState(msgspec.Struct, array_like=True):
     ended_at: datetime | None = None
     agent_id: str | None = None
     converted_ticket_id: str | None = None
+    sla: SlaTrack | None = None
 
     @property
     def is_waiting(self) -> bool:
@@ -61,6 +63,7 @@ def apply_chat(
     occurred_at: datetime,
     offset: int,
     label_of: Callable[[str | None], str],
+    rules: SlaRules | None = None,
 ) -> tuple[ChatState | None, list[Effect]]:
     """Apply one chat event; `label_of` maps a queue name to its bounded label value."""
     if state is not None and seen(state.recent, event.event_id):
@@ -86,17 +89,27 @@ def apply_chat(
                 state.campaign_id = event.campaign_id
                 state.requested_at = occurred_at
                 effects.append(Count(fx.CHATS_REQUESTED, (label_of(event.queue),)))
+                if rules is not None:
+                    state.sla = rules.start(
+                        "chat", state.priority, state.queue, None, occurred_at,
+                        targets=("first_response",),
+                    )
                 if event.campaign_id:
                     effects.append(Count(fx.CAMPAIGN_CHATS, ()))
         case ChatAccepted():
             state.agent_id = event.agent_id
             effects.extend(_answer(state, occurred_at, label_of))
+            effects.extend(_sla_met(state, "first_response", occurred_at, rules))
         case ChatMessage():
             if event.author == "agent":
                 if event.agent_id:
                     state.agent_id = event.agent_id
                 # CONTRACT §3: the first agent message answers a chat as much as accept does.
                 effects.extend(_answer(state, occurred_at, label_of))
+                effects.extend(_sla_met(state, "first_response", occurred_at, rules))
+                effects.extend(_sla_met(state, "next_response", occurred_at, rules))
+            elif event.author == "customer" and rules and state.sla and state.is_active:
+                state.sla = rules.restart(state.sla, "next_response", occurred_at)
             if state.requested:
                 template = "yes" if event.template_id else "no"
                 effects.append(Count(fx.REPLIES, ("chat", event.author, template)))
@@ -135,5 +148,30 @@ def _answer(state: ChatState, at: datetime, label_of: Callable[[str | None], str
     state.status = ACTIVE
     if state.requested and state.requested_at is not None:
         wait = max(0.0, (at - state.requested_at).total_seconds())
-        return [Observe(fx.CHAT_WAIT_SECONDS, (label_of(state.queue),), wait)]
+        # For a chat the first response is the answer to the request (CONTRACT §3).
+        return [
+            Observe(fx.CHAT_WAIT_SECONDS, (label_of(state.queue),), wait),
+            Observe(fx.FIRST_RESPONSE_SECONDS, ("chat", state.priority), wait),
+        ]
     return []
+
+
+def _sla_met(
+    state: ChatState, target: str, at: datetime, rules: SlaRules | None
+) -> list[Effect]:
+    if rules is None or state.sla is None or state.status in TERMINAL:
+        return []
+    state.sla, events = rules.met(state.sla, target, at)
+    return sla_effects(events, "chat", state.priority, state.queue)
+
+
+def evaluate_chat(
+    state: ChatState, now: datetime, rules: SlaRules
+) -> tuple[ChatState | None, list[Effect]]:
+    if state.sla is None or not (state.is_waiting or state.is_active):
+        return None, []
+    track, events = rules.evaluate(state.sla, now)
+    if not events:
+        return None, []
+    state = msgspec.structs.replace(state, sla=track)
+    return state, sla_effects(events, "chat", state.priority, state.queue)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from stream.domain.chats import ChatState, apply_chat
+from stream.domain.chats import ChatState, apply_chat, evaluate_chat
 from stream.domain.effects import Effect
 from stream.domain.events import Event
 from stream.domain.partition import GaugeKey, LabelOf
-from stream.domain.tickets import SOLVED_STATUSES, TicketState, apply_ticket
+from stream.domain.sla import SlaRules, SlaTrack
+from stream.domain.tickets import SOLVED_STATUSES, TicketState, apply_ticket, evaluate_ticket
 
 TICKETS_OPEN = "tickets_open"
 TICKETS_AWAITING_FIRST_RESPONSE = "tickets_awaiting_first_response"
@@ -17,22 +18,42 @@ CHAT_QUEUE_WAITING = "chat_queue_waiting"
 CHATS_ACTIVE = "chats_active"
 
 
+def _sla_gauges(
+    rules: SlaRules | None, track: SlaTrack | None, channel: str, priority: str
+) -> list[GaugeKey]:
+    if rules is None or track is None:
+        return []
+    return [(gauge, (channel, priority, target)) for gauge, target in rules.gauge_marks(track)]
+
+
 class Tickets:
     name = "tickets"
     value_type = TicketState
 
+    def __init__(self, rules: SlaRules | None = None) -> None:
+        self.rules = rules
+
     def apply(
         self, state: TicketState | None, event: Event, occurred_at: datetime, offset: int
     ) -> tuple[TicketState | None, list[Effect]]:
-        return apply_ticket(state, event, occurred_at, offset)
+        return apply_ticket(state, event, occurred_at, offset, self.rules)
+
+    def evaluate(self, state: TicketState, now: datetime) -> tuple[TicketState | None, list[Effect]]:
+        return evaluate_ticket(state, now, self.rules) if self.rules else (None, [])
+
+    def next_due(self, state: TicketState) -> datetime | None:
+        if self.rules is None or state.sla is None or not state.is_open:
+            return None
+        return self.rules.next_due(state.sla)
 
     def contributions(self, state: TicketState) -> Iterable[GaugeKey]:
         if not state.is_open:
             return ()
         labels = (state.channel, state.priority)
+        keys = [(TICKETS_OPEN, labels)]
         if state.first_reply_at is None:
-            return ((TICKETS_OPEN, labels), (TICKETS_AWAITING_FIRST_RESPONSE, labels))
-        return ((TICKETS_OPEN, labels),)
+            keys.append((TICKETS_AWAITING_FIRST_RESPONSE, labels))
+        return keys + _sla_gauges(self.rules, state.sla, *labels)
 
     def waiting_since(self, state: TicketState) -> tuple[str, datetime] | None:
         return None
@@ -49,20 +70,34 @@ class Chats:
     name = "chats"
     value_type = ChatState
 
-    def __init__(self, label_of: LabelOf) -> None:
+    def __init__(self, label_of: LabelOf, rules: SlaRules | None = None) -> None:
         self.label_of = label_of
+        self.rules = rules
 
     def apply(
         self, state: ChatState | None, event: Event, occurred_at: datetime, offset: int
     ) -> tuple[ChatState | None, list[Effect]]:
-        return apply_chat(state, event, occurred_at, offset, self.label_of)
+        return apply_chat(state, event, occurred_at, offset, self.label_of, self.rules)
+
+    def evaluate(self, state: ChatState, now: datetime) -> tuple[ChatState | None, list[Effect]]:
+        return evaluate_chat(state, now, self.rules) if self.rules else (None, [])
+
+    def next_due(self, state: ChatState) -> datetime | None:
+        if self.rules is None or state.sla is None:
+            return None
+        if not (state.is_waiting or state.is_active):
+            return None
+        return self.rules.next_due(state.sla)
 
     def contributions(self, state: ChatState) -> Iterable[GaugeKey]:
+        keys: list[GaugeKey] = []
         if state.is_waiting:
-            return ((CHAT_QUEUE_WAITING, (self.label_of(state.queue),)),)
-        if state.is_active:
-            return ((CHATS_ACTIVE, (self.label_of(state.queue),)),)
-        return ()
+            keys.append((CHAT_QUEUE_WAITING, (self.label_of(state.queue),)))
+        elif state.is_active:
+            keys.append((CHATS_ACTIVE, (self.label_of(state.queue),)))
+        else:
+            return keys
+        return keys + _sla_gauges(self.rules, state.sla, "chat", state.priority)
 
     def waiting_since(self, state: ChatState) -> tuple[str, datetime] | None:
         if state.is_waiting and state.requested_at is not None:

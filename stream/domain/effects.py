@@ -6,6 +6,7 @@ produced on state transitions, so an event skipped as already-applied produces n
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 
@@ -21,7 +22,20 @@ class Observe(NamedTuple):
     value: float
 
 
-Effect = Count | Observe
+class Notice(NamedTuple):
+    """An outgoing `support.sla` event; the partition fills in the conversation id."""
+
+    kind: str
+    target: str
+    deadline: datetime | None
+    policy: str
+    channel: str
+    priority: str
+    queue: str
+    conversation: str = ""
+
+
+Effect = Count | Observe | Notice
 
 # Counter names (without the `support_` prefix and `_total` suffix, see stream/metrics.py).
 TICKETS_CREATED = "tickets_created"
@@ -35,6 +49,7 @@ CSAT = "csat_responses"
 CES = "ces_responses"
 CAMPAIGN_CHATS = "campaign_chats"
 EVENTS_LATE = "events_late"
+SLA_BREACHES = "sla_breaches"
 
 # Histograms.
 FIRST_RESPONSE_SECONDS = "first_response_seconds"

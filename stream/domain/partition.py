@@ -22,7 +22,7 @@ from typing import Generic, Protocol, TypeVar
 
 import msgspec
 
-from stream.domain.effects import Effect
+from stream.domain.effects import Effect, Notice
 from stream.domain.events import Decoded, Event
 
 GaugeKey = tuple[str, tuple[str, ...]]
@@ -55,6 +55,12 @@ class Kind(Protocol[S]):
     def ended_at(self, state: S) -> datetime | None:
         """When the conversation reached a terminal state (retention starts), else None."""
 
+    def evaluate(self, state: S, now: datetime) -> tuple[S | None, list[Effect]]:
+        """Time-driven transitions (SLA at risk / breached) at `now`; (None, []) if none."""
+
+    def next_due(self, state: S) -> datetime | None:
+        """The next instant at which `evaluate` may change this value, if any."""
+
 
 class PartitionMeta(msgspec.Struct, array_like=True):
     applied_offset: int = -1
@@ -75,8 +81,19 @@ class PartitionState(Generic[S]):
         # queue label → {conversation key: waiting since}; small (bounded by abandonment).
         self.waiting: dict[str, dict[str, datetime]] = {}
         self._expiry: list[tuple[datetime, str]] = []
+        # Earliest SLA due instant per value: the sweep pops only what is due, so its cost per
+        # tick does not grow with the number of open conversations (invariant 8).
+        self._due: list[tuple[datetime, str]] = []
         self._dirty: dict[str, S | None] = {}
         self._meta_dirty = False
+        # The last source offset that existed when this partition was assigned. Time-driven
+        # transitions wait until it is applied: judging "now" against half-replayed state would
+        # breach targets whose answers are still in the backlog.
+        self.catch_up_to = -1
+
+    @property
+    def caught_up(self) -> bool:
+        return self.meta.applied_offset >= self.catch_up_to
 
     # --- processing -------------------------------------------------------------------------
     def skip(self, offset: int) -> bool:
@@ -101,7 +118,30 @@ class PartitionState(Generic[S]):
         if new is not None:
             self._store(key, old, new)
         self._expire_due()
-        return effects
+        return _with_conversation(effects, key)
+
+    def pop_due(self, now: datetime, limit: int = 10000) -> list[str]:
+        """Keys whose next SLA instant has passed (each once). Cost: O(due · log n)."""
+        keys: dict[str, None] = {}
+        heap = self._due
+        while heap and heap[0][0] <= now and len(keys) < limit:
+            keys[heapq.heappop(heap)[1]] = None
+        return list(keys)
+
+    def evaluate(self, key: str, now: datetime) -> list[Effect]:
+        """Apply time-driven transitions to one key (the sweep's command, invariant 3)."""
+        old = self.values.get(key)
+        if old is None:
+            return []
+        new, effects = self.kind.evaluate(old, now)
+        if new is None:
+            # Nothing changed: the entry that woke us may be stale; keep the real next instant.
+            due = self.kind.next_due(old)
+            if due is not None:
+                heapq.heappush(self._due, (due, key))
+            return []
+        self._store(key, old, new)
+        return _with_conversation(effects, key)
 
     def _store(self, key: str, old: S | None, new: S) -> None:
         self.values[key] = new
@@ -110,6 +150,9 @@ class PartitionState(Generic[S]):
         ended = self.kind.ended_at(new)
         if ended is not None and (old is None or self.kind.ended_at(old) != ended):
             heapq.heappush(self._expiry, (ended + self.retention, key))
+        due = self.kind.next_due(new)
+        if due is not None and (old is None or self.kind.next_due(old) != due):
+            heapq.heappush(self._due, (due, key))
 
     def _swap(self, key: str, old: S | None, new: S | None) -> None:
         if old is not None:
@@ -166,15 +209,24 @@ class PartitionState(Generic[S]):
         self.gauges = Counter()
         self.waiting = {}
         self._expiry = []
+        self._due = []
         for key, state in self.values.items():
             self._swap(key, None, state)
             ended = self.kind.ended_at(state)
             if ended is not None:
                 self._expiry.append((ended + self.retention, key))
+            due = self.kind.next_due(state)
+            if due is not None:
+                self._due.append((due, key))
         heapq.heapify(self._expiry)
+        heapq.heapify(self._due)
 
     def oldest_waiting(self) -> dict[str, datetime]:
         return {queue: min(keys.values()) for queue, keys in self.waiting.items() if keys}
+
+
+def _with_conversation(effects: list[Effect], key: str) -> list[Effect]:
+    return [e._replace(conversation=key) if isinstance(e, Notice) else e for e in effects]
 
 
 def sum_gauges(partitions: Iterable[PartitionState[S]]) -> Counter[GaugeKey]:

@@ -77,3 +77,9 @@ class Presence:
 
     def ended_at(self, state: AgentState) -> datetime | None:
         return None  # agents are a small, bounded set: kept for good
+
+    def evaluate(self, state: AgentState, now: datetime) -> tuple[AgentState | None, list[Effect]]:
+        return None, []
+
+    def next_due(self, state: AgentState) -> datetime | None:
+        return None

@@ -262,6 +262,7 @@ class Profile:
     )
     request_queues: tuple[tuple[str, str], ...] = _REQUEST_QUEUE
     repeat_contact_ratio: float = 0.12  # contacts by someone who contacted recently
+    recent_contacts: int = 4096  # ring of recent contacts (repeat contacts, assisted orders)
     # Roster: head count meeting the target occupancy at this profile's peak, times staffing.
     shifts: tuple[Shift, ...] = _SHIFTS
     chat_staffing: float = 1.0
@@ -661,7 +662,7 @@ class _Simulation:
         self.ticket_idle: dict[str, dict[_Agent, None]] = {q: {} for q in queues}
         self.recent: list[tuple[float, str]] = []
         self.recent_pos = 0
-        self.recent_max = 4096
+        self.recent_max = max(1, p.recent_contacts)
         self.agents = self._build_roster()
 
     # ---- time ------------------------------------------------------------------------------
@@ -678,7 +679,7 @@ class _Simulation:
             dt = datetime.fromtimestamp(bucket * 900, self.tz)
             delta = dt.utcoffset()
             off = int(delta.total_seconds()) if delta is not None else 0
-            if len(self.offsets) > 10_000:
+            if len(self.offsets) > 512:  # lookups move forward with the clock
                 self.offsets.clear()
             self.offsets[bucket] = off
         return off

@@ -24,6 +24,7 @@ from stream.domain.events import (
     TicketStatusChanged,
 )
 from stream.domain.recent import remember, seen
+from stream.domain.sla import SlaEvent, SlaRules, SlaTrack, sla_effects
 
 OPEN_STATUSES = frozenset({"new", "open", "pending", "on_hold"})
 SOLVED_STATUSES = frozenset({"solved", "closed"})
@@ -50,6 +51,7 @@ class TicketState(msgspec.Struct, array_like=True):
     awaiting_reply_since: datetime | None = None  # last customer reply not yet answered
     solved_at: datetime | None = None
     closed_at: datetime | None = None
+    sla: SlaTrack | None = None
 
     @property
     def is_open(self) -> bool:
@@ -65,7 +67,11 @@ def _seconds(a: datetime | None, b: datetime) -> float | None:
 
 
 def apply_ticket(
-    state: TicketState | None, event: Event, occurred_at: datetime, offset: int
+    state: TicketState | None,
+    event: Event,
+    occurred_at: datetime,
+    offset: int,
+    rules: SlaRules | None = None,
 ) -> tuple[TicketState | None, list[Effect]]:
     """Apply one ticket event. Returns (None, []) when the event changes nothing."""
     if state is not None and seen(state.recent, event.event_id):
@@ -93,20 +99,33 @@ def apply_ticket(
                 state.agent_id = state.agent_id or event.agent_id
                 state.created_at = occurred_at
                 effects.append(Count(fx.TICKETS_CREATED, (state.channel, state.priority)))
+                if rules is not None:
+                    state.sla = rules.start(
+                        state.channel, state.priority, state.queue, state.request_type,
+                        occurred_at,
+                    )
                 # Events that arrived before the creation were recorded on the stub; a stub
                 # solved before its creation arrived is counted now that labels are known.
                 if state.status in SOLVED_STATUSES and state.solved_at is not None:
                     effects.extend(_solved_effects(state, "agent", state.solved_at))
         case TicketReplied():
             effects.extend(_reply(state, event, occurred_at))
+            effects.extend(_sla_reply(state, event, occurred_at, rules))
         case TicketStatusChanged():
+            was = state.status
             effects.extend(_status(state, event, occurred_at))
+            effects.extend(_sla_status(state, was, occurred_at, rules))
         case TicketAssigned():
             state.agent_id = event.agent_id
             if event.queue is not None:
                 state.queue = event.queue
         case TicketPriorityChanged():
             state.priority = event.priority
+            if rules is not None and state.sla is not None and state.created_at is not None:
+                state.sla = rules.rechoose(
+                    state.sla, state.channel, state.priority, state.queue, state.request_type,
+                    state.created_at,
+                )
         case TicketRated():
             if state.created:
                 effects.append(Count(fx.CSAT, (state.channel, str(event.score))))
@@ -179,3 +198,52 @@ def _solved_effects(state: TicketState, resolver: str, at: datetime) -> list[Eff
     if resolution is not None:
         effects.append(Observe(fx.RESOLUTION_SECONDS, labels, resolution))
     return effects
+
+
+def _sla_reply(
+    state: TicketState, event: TicketReplied, at: datetime, rules: SlaRules | None
+) -> list[Effect]:
+    if rules is None or state.sla is None or not state.is_open:
+        return []
+    track = state.sla
+    events: list[SlaEvent] = []
+    if event.author == "agent" and event.public:
+        track, met = rules.met(track, "first_response", at)
+        events += met
+        track, met = rules.met(track, "next_response", at)
+        events += met
+    elif event.author == "customer" and state.first_reply_at is not None:
+        track = rules.restart(track, "next_response", at)
+    state.sla = track
+    return sla_effects(events, state.channel, state.priority, state.queue)
+
+
+def _sla_status(
+    state: TicketState, was: str, at: datetime, rules: SlaRules | None
+) -> list[Effect]:
+    if rules is None or state.sla is None or state.status == was:
+        return []
+    track = state.sla
+    events: list[SlaEvent] = []
+    now = state.status
+    if now in SOLVED_STATUSES and was in OPEN_STATUSES:
+        track, events = rules.met(track, "resolution", at)
+    elif now in ("pending", "on_hold"):
+        track = rules.pause(track, "resolution", at)
+    elif now in ("new", "open"):
+        track = rules.resume(track, "resolution", at)  # also a reopen after solved
+    state.sla = track
+    return sla_effects(events, state.channel, state.priority, state.queue)
+
+
+def evaluate_ticket(
+    state: TicketState, now: datetime, rules: SlaRules
+) -> tuple[TicketState | None, list[Effect]]:
+    """Time-driven SLA marks (at risk, breached) of an open ticket; (None, []) if none."""
+    if state.sla is None or not state.is_open:
+        return None, []
+    track, events = rules.evaluate(state.sla, now)
+    if not events:
+        return None, []
+    state = msgspec.structs.replace(state, sla=track)
+    return state, sla_effects(events, state.channel, state.priority, state.queue)

@@ -102,7 +102,7 @@ def test_fixed_clock_pass_matches_independent_truth(deployment: Deployment, tmp_
     assert total(samples, "support_chat_queue_oldest_wait_seconds") > 0
     # Valid events consumed, duplicates included (they are harmless, not invisible).
     assert total(samples, "support_events_total") == len(events)
-    assert total(samples, "support_partitions_owned") == 2 * deployment.partitions
+    assert total(samples, "support_partitions_owned") == deployment.partitions
     assert total(samples, "support_events_rejected_total") == 0
     wait_until(lambda: total(worker.samples(), "support_redis_up") == 1, 15, "redis not up")
     # Faust's own pages are off (CONTRACT §5).

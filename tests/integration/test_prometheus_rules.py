@@ -1,4 +1,4 @@
-"""deploy/prometheus and deploy/alertmanager, checked with the real promtool, amtool and Alertmanager.
+"""deploy/prometheus and deploy/alertmanager, checked with real promtool, amtool and Alertmanager.
 
 Missing tools skip these tests, or fail them when SUPPORTPULSE_REQUIRE_ALL=1 (CI installs the
 Debian packages `prometheus` and `prometheus-alertmanager`).
@@ -130,14 +130,6 @@ CONTRACT_LABELS = {
     "job",
 }  # fmt: skip
 
-ALL_AM_ENV = (
-    "SUPPORTPULSE_AM_PAGERDUTY_KEY",
-    "SUPPORTPULSE_AM_OPSGENIE_KEY",
-    "SUPPORTPULSE_AM_SLACK_WEBHOOK_URL",
-    "SUPPORTPULSE_AM_SMTP_PASSWORD",
-)
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -249,7 +241,8 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
     recording_checked: set[str] = set()
     for path in rule_test_files():
         suite = load(path)
-        assert "../rules/alerts.yml" in suite["rule_files"] or "alert_rule_test" not in str(suite)
+        if any("alert_rule_test" in case for case in suite["tests"]):
+            assert "../rules/alerts.yml" in suite["rule_files"], path.name
         for case in suite["tests"]:
             for check in case.get("alert_rule_test", []):
                 expected = check.get("exp_alerts") or []
@@ -272,7 +265,7 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
     assert defined - firing == set(), "alert rules without a firing promtool test"
     names = {name for name, _ in defined}
     assert names - quiet == set(), "alerts without a promtool test where they must not fire"
-    assert REQUIRED_ALERTS <= names
+    assert names >= REQUIRED_ALERTS
 
     records = {rule["record"] for rule in recording_rules()}
     tested_records = {expr for expr in recording_checked if expr in records}
@@ -353,10 +346,7 @@ def test_default_render_is_committed_and_valid(tmp_path: Path) -> None:
     receivers = {r["name"]: r for r in load(AM_CONFIG)["receivers"]}
     assert set(receivers) == {"pager", "floor", "platform"}
     for receiver in receivers.values():  # nothing configured: the default webhook everywhere
-        assert [set(r) for r in receivers.values()] and set(receiver) == {
-            "name",
-            "webhook_configs",
-        }
+        assert set(receiver) == {"name", "webhook_configs"}, receiver
         assert receiver["webhook_configs"][0]["url"] == "http://127.0.0.1:5001/alerts"
 
 
@@ -399,12 +389,16 @@ def test_render_from_environment(tmp_path: Path) -> None:
         SUPPORTPULSE_AM_WEBHOOK_URL="http://127.0.0.1:8080/hook",
     )
     receivers = {r["name"]: r for r in load(with_hook)["receivers"]}
-    assert all(r["webhook_configs"][0]["url"] == "http://127.0.0.1:8080/hook" for r in receivers.values())
+    assert all(
+        r["webhook_configs"][0]["url"] == "http://127.0.0.1:8080/hook" for r in receivers.values()
+    )
     assert "pagerduty_configs" in receivers["pager"]
     assert run(amtool, "check-config", with_hook).returncode == 0
 
     # no pager integration: pages still reach the chat integrations
-    chat_only = render(tmp_path, "chat.yml", SUPPORTPULSE_AM_SLACK_WEBHOOK_URL="https://x.example/h")
+    chat_only = render(
+        tmp_path, "chat.yml", SUPPORTPULSE_AM_SLACK_WEBHOOK_URL="https://x.example/h"
+    )
     pager = {r["name"]: r for r in load(chat_only)["receivers"]}["pager"]
     assert set(pager) == {"name", "slack_configs"}
 
@@ -412,7 +406,10 @@ def test_render_from_environment(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "env",
     [
-        {"SUPPORTPULSE_AM_SLACK_WEBHOOK_URL": "https://a", "SUPPORTPULSE_AM_SLACK_WEBHOOK_URL_FILE": "/b"},
+        {
+            "SUPPORTPULSE_AM_SLACK_WEBHOOK_URL": "https://a",
+            "SUPPORTPULSE_AM_SLACK_WEBHOOK_URL_FILE": "/b",
+        },
         {"SUPPORTPULSE_AM_EMAIL_TO": "a@example.com"},
         {"SUPPORTPULSE_AM_WEBHOOK_URL": "http://a\nreceivers: []"},
         {"SUPPORTPULSE_AM_SMTP_REQUIRE_TLS": "maybe"},
@@ -541,7 +538,10 @@ def _free_port() -> int:
 def _http(url: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
-        url, data=data, headers={"Content-Type": "application/json"}, method="POST" if data else "GET"
+        url,
+        data=data,
+        headers={"Content-Type": "application/json"},
+        method="POST" if data else "GET",
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         raw = response.read()
@@ -574,7 +574,10 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
             except (urllib.error.URLError, OSError):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log.flush()
-                    pytest.fail("alertmanager did not start:\n" + (tmp_path / "alertmanager.log").read_text())
+                    pytest.fail(
+                        "alertmanager did not start:\n"
+                        + (tmp_path / "alertmanager.log").read_text()
+                    )
                 time.sleep(0.1)
         yield base
     finally:
@@ -613,12 +616,12 @@ def test_alertmanager_inhibits_as_configured(alertmanager: str) -> None:
     )
 
     def state() -> dict[tuple[str, str], str]:
-        got = _http(f"{alertmanager}/api/v2/alerts")
-        return {
-            (a["labels"]["alertname"], a["labels"].get("channel") or a["labels"].get("instance", "")):
-            a["status"]["state"]
-            for a in got
-        }  # fmt: skip
+        states = {}
+        for got in _http(f"{alertmanager}/api/v2/alerts"):
+            labels = got["labels"]
+            where = labels.get("channel") or labels.get("instance", "")
+            states[(labels["alertname"], where)] = got["status"]["state"]
+        return states
 
     expected = {
         ("SLABreached", "email"): "active",
