@@ -160,6 +160,126 @@ def produce(file: Annotated[Path, typer.Argument(help="JSON lines, one event per
     typer.echo(f"published {asyncio.run(run())} events", err=True)
 
 
+sla_app = typer.Typer(help="SLA policy tools.", no_args_is_help=True)
+app.add_typer(sla_app, name="sla")
+
+
+@sla_app.command("deadline")
+def sla_deadline(
+    policy: Annotated[Path, typer.Option(help="SLA policy file (CONTRACT §3)")],
+    channel: Annotated[str, typer.Option()],
+    priority: Annotated[str, typer.Option()],
+    created: Annotated[str, typer.Option(help="creation time, RFC 3339 with offset")],
+    queue: Annotated[str | None, typer.Option()] = None,
+    request_type: Annotated[str | None, typer.Option()] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """The policy chosen and each target's deadline, as if the clock ran without pauses."""
+    from stream.domain.events import CHANNELS, PRIORITIES, parse_timestamp
+    from stream.domain.sla_clock import deadlines_for
+    from stream.domain.sla_policy import NoPolicyError, PolicyFileError, load_policy_book
+
+    if channel not in CHANNELS:
+        fail(f"--channel must be one of {', '.join(CHANNELS)}")
+    if priority not in PRIORITIES:
+        fail(f"--priority must be one of {', '.join(PRIORITIES)}")
+    at = parse_timestamp(created)
+    if at is None:
+        fail(f"--created {created!r} is not an RFC 3339 timestamp with an offset")
+    try:
+        book = load_policy_book(policy)
+        chosen, deadlines = deadlines_for(book, channel, priority, queue, request_type, at)
+    except PolicyFileError as exc:
+        fail("\n".join(str(e) for e in exc.errors))
+    except NoPolicyError as exc:
+        fail(str(exc))
+    stamps = {t: d.isoformat().replace("+00:00", "Z") for t, d in deadlines.items()}
+    if json_output:
+        print_json({"policy": chosen.name, "calendar": chosen.calendar.name, "deadlines": stamps})
+        return
+    typer.echo(f"policy {chosen.name} (calendar {chosen.calendar.name})")
+    for target, stamp in stamps.items():
+        typer.echo(f"  {target:<15} {stamp}")
+
+
+def worker_urls(urls: list[str] | None, settings: Settings, path: str) -> list[str]:
+    bases = urls or [f"http://{settings.web_host}:{settings.web_port}"]
+    return [base.rstrip("/") + path for base in bases]
+
+
+def fetch_json(url: str, token: str | None) -> Any:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return msgspec.json.decode(response.read())
+    except urllib.error.HTTPError as exc:
+        fail(f"{url}: HTTP {exc.code}: {exc.read().decode(errors='replace')[:200]}")
+    except (urllib.error.URLError, OSError) as exc:
+        fail(f"{url}: {exc}")
+
+
+@app.command("at-risk")
+def at_risk(
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 20,
+    json_output: Annotated[bool, typer.Option("--json", help="one JSON array")] = False,
+    url: Annotated[
+        list[str] | None, typer.Option(help="worker base URL (default: the configured web port)")
+    ] = None,
+) -> None:
+    """The at-risk and breached conversations, soonest deadline first."""
+    settings = load_settings()
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    items = fetch_json(worker_urls(url, settings, f"/sla/at-risk?limit={limit}")[0], token)
+    if json_output:
+        print_json(items)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"SLA at risk / breached ({len(items)})")
+    for column in ("conversation", "target", "status", "deadline", "left", "policy", "queue"):
+        table.add_column(column)
+    for item in items:
+        left = item.get("seconds_left", 0.0)
+        style = "red" if item["status"] == "breached" else "yellow"
+        table.add_row(
+            item["conversation_id"], item["target"], f"[{style}]{item['status']}[/]",
+            item["deadline"], f"{left:,.0f} s", item["policy"], item["queue"],
+        )
+    Console().print(table)
+
+
+@app.command()
+def top(
+    url: Annotated[
+        list[str] | None, typer.Option(help="worker base URLs (repeat for several workers)")
+    ] = None,
+    interval: Annotated[float, typer.Option(min=0.2)] = 1.0,
+) -> None:
+    """Live terminal board from one or more workers' /metrics."""
+    import time
+
+    from stream.board import Board, fetch_samples
+
+    settings = load_settings()
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    urls = worker_urls(url, settings, "/metrics")
+    board = Board(urls if len(urls) > 1 else urls[0], settings.queues)
+    try:
+        while True:
+            board.render(fetch_samples(urls, token))
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        board.close()
+
+
 @app.command()
 def staffing(
     arrivals_per_hour: Annotated[float, typer.Option(help="arrivals per hour")],
@@ -208,7 +328,11 @@ def check_config() -> None:
         if not path.exists():
             problems.append(f"SUPPORTPULSE_SLA_POLICY_FILE: {path}: no such file")
         else:
-            problems += [str(e) for e in validate_policy_text(path.read_text(), str(path))]
+            for problem in validate_policy_text(path.read_text(), str(path)):
+                if problem.is_warning:
+                    typer.echo(f"warning: {problem}", err=True)
+                else:
+                    problems.append(str(problem))
     if problems:
         typer.echo("\n".join(problems), err=True)
         raise typer.Exit(1)

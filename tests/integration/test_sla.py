@@ -8,6 +8,9 @@ policy. After a SIGKILL and restart no `support.sla` event may be emitted twice.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -183,6 +186,14 @@ def test_sla_gauges_events_and_drilldown_at_fixed_clock(
     assert worker.http("/sla/at-risk?limit=2")[1] and len(
         json.loads(worker.http("/sla/at-risk?limit=2")[1])) == 2
     assert worker.http("/sla/at-risk?limit=zero")[0] == 400
+    # The on-call drill-down from the command line reads the same list.
+    cli = subprocess.run(
+        [sys.executable, "-m", "stream.cli", "at-risk", "--json", "--limit", "3",
+         "--url", worker.url],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **deployment.env()},
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert [i["conversation_id"] for i in json.loads(cli.stdout)] == ["A", "I", "L"]
 
     # A hard crash and a restart: state and Redis markers say everything was sent already.
     worker.kill()
