@@ -105,7 +105,7 @@ class Pipeline:
         self.redis = redis.asyncio.Redis.from_url(
             settings.redis_url.get_secret_value(), socket_timeout=2.0, socket_connect_timeout=2.0
         )
-        self._redis_up = False
+        self._redis_up: bool | None = None  # None until the first health check
         self.read_model = ReadModel(self.redis, settings.app_id, self.rules)
         for stream in SLA_STREAMS:
             self.tables[stream].on_ready = self._rebuild_callback(stream)
@@ -164,24 +164,32 @@ class Pipeline:
 
         app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]  # faust stub too narrow
         app.task(declare_internal_topics)
-        app.timer(5.0, name=f"{s.app_id}.redis_health")(self._check_redis)
+        app.timer(2.0, name=f"{s.app_id}.redis_health")(self._check_redis)
 
     async def _check_redis(self) -> None:
         """Redis is a read model (invariant 7): down means degraded extras, never a stop."""
+        was_up = self._redis_up
         try:
             async with asyncio.timeout(2.0):
                 self._redis_up = bool(await self.redis.ping())
         except Exception:  # any failure is "down"; the reason is not worth a log line per tick
             self._redis_up = False
+        if self._redis_up and was_up is False and self.assigned_once:
+            # Back after an outage (or a restart that lost everything): rebuild every list.
+            for stream in SLA_STREAMS:
+                for ready in self.tables[stream].ready_partitions():
+                    self.read_model.needs_rebuild.add((stream, ready.partition))
         if self._redis_up:
             for stream, p in sorted(self.read_model.needs_rebuild):
-                part = self.tables[stream].partitions.get(p)
-                if part is None:
+                owned = self.tables[stream].partitions.get(p)
+                if owned is None:
                     self.read_model.needs_rebuild.discard((stream, p))
-                elif not await self.read_model.rebuild(stream, p, part):
+                elif not await self.read_model.rebuild(stream, p, owned):
                     break
 
-    def _rebuild_callback(self, stream: str) -> Callable[[int, PartitionState[Any]], Awaitable[None]]:
+    def _rebuild_callback(
+        self, stream: str
+    ) -> Callable[[int, PartitionState[Any]], Awaitable[None]]:
         async def rebuild(partition: int, state: PartitionState[Any]) -> None:
             # After recovery the Redis list of this partition is replaced from the table.
             if not await self.read_model.rebuild(stream, partition, state):
@@ -343,7 +351,7 @@ class Pipeline:
         # Input topics are co-partitioned: a worker owns partition p of every input topic, so
         # the count of partition numbers sums to the topic partition count across workers.
         live.partitions_owned = lambda: len({p for t in self.tables.values() for p in t.owned()})
-        live.redis_up = lambda: self._redis_up
+        live.redis_up = lambda: bool(self._redis_up)
 
     def live_gauges(self) -> dict[GaugeKey, int]:
         total: dict[GaugeKey, int] = {}
