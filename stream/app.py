@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from pathlib import Path
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-import msgspec
-
 import faust
+import msgspec
 import redis.asyncio
 from faust.types import EventT
 from prometheus_client import CollectorRegistry, generate_latest

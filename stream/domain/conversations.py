@@ -38,7 +38,9 @@ class Tickets:
     ) -> tuple[TicketState | None, list[Effect]]:
         return apply_ticket(state, event, occurred_at, offset, self.rules)
 
-    def evaluate(self, state: TicketState, now: datetime) -> tuple[TicketState | None, list[Effect]]:
+    def evaluate(
+        self, state: TicketState, now: datetime
+    ) -> tuple[TicketState | None, list[Effect]]:
         return evaluate_ticket(state, now, self.rules) if self.rules else (None, [])
 
     def next_due(self, state: TicketState) -> datetime | None:
