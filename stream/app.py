@@ -11,8 +11,10 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import faust
 import msgspec
@@ -20,9 +22,11 @@ import redis.asyncio
 from faust.types import EventT
 from prometheus_client import CollectorRegistry, generate_latest
 
+from stream.domain import effects as fx
 from stream.domain.clock import Clock
+from stream.domain.commerce import Commerce, ContactRecord, CustomerState
 from stream.domain.conversations import Chats, Tickets
-from stream.domain.effects import Effect, Notice
+from stream.domain.effects import Count, Effect, Notice
 from stream.domain.events import Rejection, conversation_key, decode
 from stream.domain.partition import GaugeKey, PartitionState, sum_gauges
 from stream.domain.presence import Presence
@@ -34,6 +38,7 @@ from stream.settings import Settings
 from stream.tables import ChangelogTable
 
 SLA_STREAMS = ("tickets", "chats")
+CONTACT_COUNTS = frozenset({fx.TICKETS_CREATED, fx.CHATS_REQUESTED})
 SWEEP_INTERVAL_SECONDS = 1.0
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "config" / "sla-policy.yaml"
 
@@ -82,14 +87,18 @@ class Pipeline:
         self.settings = settings
         self.clock = clock
         self.registry = registry
-        self.metrics = Metrics(registry, settings.queues)
+        self.metrics = Metrics(registry, settings.queues, settings.currencies)
         self.app = faust.App(settings.app_id, **faust_settings(settings))
         retention = timedelta(seconds=settings.state_retention_seconds)
         cfg = consumer_config(settings)
         self.rules = load_rules(settings)
+        attribution = timedelta(seconds=settings.attribution_window_seconds)
+        self.commerce = Commerce(attribution, settings.currency_label)
+        self.tz = ZoneInfo(settings.timezone)
         self.tables: dict[str, ChangelogTable[Any]] = {
             "tickets": ChangelogTable(
-                Tickets(self.rules), self._changelog_name("tickets"), retention, cfg,
+                Tickets(self.rules, settings.queue_label), self._changelog_name("tickets"),
+                retention, cfg,
                 source_topic=settings.topic_tickets,
             ),
             "chats": ChangelogTable(
@@ -99,16 +108,16 @@ class Pipeline:
             "agents": ChangelogTable(
                 Presence(settings.queue_label), self._changelog_name("agents"), retention, cfg
             ),
+            "commerce": ChangelogTable(
+                self.commerce, self._changelog_name("commerce"), attribution, cfg,
+                source_topic=settings.topic_commerce,
+            ),
         }
         self.assigned_once = False
         self.redis = redis.asyncio.Redis.from_url(
             settings.redis_url.get_secret_value(), socket_timeout=2.0, socket_connect_timeout=2.0
         )
         self._redis_up: bool | None = None  # None until the first health check
-        self.read_model = ReadModel(self.redis, settings.app_id, self.rules)
-        for stream in SLA_STREAMS:
-            self.tables[stream].on_ready = self._rebuild_callback(stream)
-        self._json = msgspec.json.Encoder()
         self.read_model = ReadModel(self.redis, settings.app_id, self.rules)
         for stream in SLA_STREAMS:
             self.tables[stream].on_ready = self._rebuild_callback(stream)
@@ -145,6 +154,13 @@ class Pipeline:
             value_serializer="raw", internal=True,
         )
         self.changelogs.append(self.sla_due)
+        # Contacts re-keyed by customer id meet the customer's orders in the same partition.
+        self.contacts = app.topic(
+            f"{s.app_id}-contacts", partitions=s.partitions, key_serializer="raw",
+            value_serializer="raw", internal=True,
+        )
+        self.changelogs.append(self.contacts)
+        app.agent(self.contacts, name=f"{s.app_id}.contacts")(self._contacts_agent)
         app.agent(self.sla_due, name=f"{s.app_id}.sla-due")(self._sla_due_agent)
         app.timer(SWEEP_INTERVAL_SECONDS, name=f"{s.app_id}.sla-sweep")(self.sweep)
         for stream, topic_name in self._topics.items():
@@ -212,6 +228,29 @@ class Pipeline:
                         part.partition, None, None,
                     )
 
+    async def _contacts_agent(self, stream: Any) -> None:
+        s = self.settings
+        decoder = msgspec.json.Decoder(ContactRecord)
+        table = self.tables["commerce"]
+        async for batch in stream.take_events(s.batch_max, within=s.batch_within_seconds):
+            for event in batch:
+                message = event.message
+                try:
+                    record = decoder.decode(message.value)
+                except msgspec.DecodeError:
+                    continue  # internal topic: only we write it
+                part = await table.partition(message.partition)
+                if part is None:
+                    continue
+                effects = part.update(record.customer_id, partial(self._contact, record))
+                self.metrics.apply(effects)
+            await self._flush("commerce")
+
+    def _contact(
+        self, record: ContactRecord, old: CustomerState | None
+    ) -> tuple[CustomerState | None, list[Effect]]:
+        return self.commerce.contact(old, record)
+
     async def _sla_due_agent(self, stream: Any) -> None:
         s = self.settings
         async for batch in stream.take_events(s.batch_max, within=s.batch_within_seconds):
@@ -250,6 +289,8 @@ class Pipeline:
         metrics, clock, s = self.metrics, self.clock, self.settings
         wall = _utcnow if repr(clock) == "event" else clock.now
         notices: list[Effect] = []
+        contacts: list[ContactRecord] = []
+        seen_customers: list[tuple[str, datetime]] = []
         for event in batch:
             message = event.message
             decoded = decode(
@@ -275,6 +316,11 @@ class Pipeline:
                     continue  # applied before a crash: replay is a no-op
                 metrics.apply(effects)
                 notices += effects
+                customer = getattr(decoded.event, "customer_id", None)
+                if customer:
+                    seen_customers.append((customer, decoded.occurred_at))
+                    if any(isinstance(e, Count) and e.metric in CONTACT_COUNTS for e in effects):
+                        contacts.append(ContactRecord(customer, key, decoded.occurred_at))
             metrics.event(stream, decoded.event.__struct_config__.tag)  # type: ignore[arg-type]
             clock.observe(decoded.occurred_at)
             last = metrics.live.last_event_at.get(stream)
@@ -283,6 +329,35 @@ class Pipeline:
         if table is not None:
             await self._flush(stream)
         await self.publish_notices(notices, clock.now())
+        for contact in contacts:
+            await self.app.producer.send(
+                self.contacts.get_topic_name(), contact.customer_id.encode(),
+                self._json.encode(contact), None, None, None,
+            )
+        if seen_customers:
+            await self.record_customers(seen_customers, contacts)
+
+    async def record_customers(
+        self, seen: list[tuple[str, datetime]], contacts: list[ContactRecord]
+    ) -> None:
+        """Distinct customers per local day in Redis HyperLogLogs (for the contact rate).
+
+        PFADD is idempotent, so replays after a crash cannot inflate the counts.
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        app_id = self.settings.app_id
+        for customer, at in seen:
+            day = at.astimezone(self.tz).date().isoformat()
+            pipe.pfadd(f"{app_id}:customers-seen:{day}", customer)
+            pipe.expire(f"{app_id}:customers-seen:{day}", 3 * 86400)
+        for contact in contacts:
+            day = contact.at.astimezone(self.tz).date().isoformat()
+            pipe.pfadd(f"{app_id}:customers-contacted:{day}", contact.customer_id)
+            pipe.expire(f"{app_id}:customers-contacted:{day}", 3 * 86400)
+        try:
+            await pipe.execute()
+        except (redis.RedisError, OSError):
+            self._redis_up = False
 
     async def _flush(self, stream: str) -> None:
         changes = await self.tables[stream].flush(self._send)

@@ -17,6 +17,13 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from stream.domain import effects as fx
+from stream.domain.commerce import (
+    ASSISTED_ORDERS,
+    ASSISTED_REVENUE,
+    CAMPAIGN_SHOWN,
+    ORDERS,
+    SELFSERVICE_SESSIONS,
+)
 from stream.domain.effects import Count, Effect, Observe
 from stream.domain.events import CHANNELS, PRIORITIES, REJECT_REASONS, TYPES_BY_STREAM
 
@@ -53,9 +60,15 @@ class LiveView:
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry, queues: Sequence[str]) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        queues: Sequence[str],
+        currencies: Sequence[str] = ("EUR", "USD"),
+    ) -> None:
         self.registry = registry
         self.queue_labels = (*queues, "other")
+        self.currency_labels = (*currencies, "other")
         self.live = LiveView()
 
         def counter(name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
@@ -80,6 +93,18 @@ class Metrics:
             fx.CSAT: counter("csat_responses", "CSAT survey answers.", ("channel", "score")),
             fx.CES: counter("ces_responses", "Customer effort answers.", ("channel", "score")),
             fx.CAMPAIGN_CHATS: counter("campaign_chats", "Chats answering a campaign."),
+            fx.CHAT_CONVERSIONS: counter("chat_conversions", "Chats converted into tickets."),
+            CAMPAIGN_SHOWN: counter("campaign_shown", "Proactive chat campaigns shown."),
+            SELFSERVICE_SESSIONS: counter(
+                "selfservice_sessions", "Self-service sessions.", ("resolved",)
+            ),
+            ORDERS: counter("orders", "Orders placed (all, for conversion rates).", ("currency",)),
+            ASSISTED_ORDERS: counter(
+                "assisted_orders", "Orders after a support contact in the window.", ("currency",)
+            ),
+            ASSISTED_REVENUE: counter(
+                "assisted_revenue", "Revenue of assisted orders.", ("currency",)
+            ),
             fx.SLA_BREACHES: counter(
                 "sla_breaches", "SLA targets breached.", ("channel", "priority", "target")
             ),
@@ -126,6 +151,22 @@ class Metrics:
             self.counters[fx.CHATS_REQUESTED].labels(queue)
             self.counters[fx.CHATS_MISSED].labels(queue)
         self.counters[fx.CAMPAIGN_CHATS].inc(0)
+        self.counters[fx.CHAT_CONVERSIONS].inc(0)
+        self.counters[CAMPAIGN_SHOWN].inc(0)
+        for resolved in ("yes", "no"):
+            self.counters[SELFSERVICE_SESSIONS].labels(resolved)
+        for currency in self.currency_labels:
+            for name in (ORDERS, ASSISTED_ORDERS, ASSISTED_REVENUE):
+                self.counters[name].labels(currency)
+        for channel in CHANNELS:
+            for author in AUTHORS:
+                for template in ("yes", "no"):
+                    self.counters[fx.REPLIES].labels(channel, author, template)
+            for resolver in RESOLVERS:
+                self.counters[fx.RESOLUTIONS].labels(channel, resolver)
+            for score in SCORES:
+                self.counters[fx.CSAT].labels(channel, score)
+                self.counters[fx.CES].labels(channel, score)
 
     def child(self, metric: str, labels: tuple[str, ...]) -> Any:
         key = (metric, labels)
@@ -142,6 +183,7 @@ class Metrics:
                 self.child(effect.metric, effect.labels).inc(effect.amount)
             elif isinstance(effect, Observe):
                 self.child(effect.metric, effect.labels).observe(effect.value)
+            # Tally and Notice effects are handled by the partition and the pipeline.
 
     def event(self, stream: str, type_name: str) -> None:
         self.child_event(stream, type_name).inc()

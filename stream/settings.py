@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     queues: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_QUEUES))
     timezone: str = "Europe/Prague"
     api_token: SecretStr | None = None
+    currencies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["EUR", "USD", "GBP", "CZK", "PLN"],
+        description="ISO 4217 codes kept as `currency` label values; others become `other`.",
+    )
+    attribution_window_seconds: float = Field(
+        default=5 * 86400.0, gt=0,
+        description="An order counts as assisted after a contact within this window.",
+    )
 
     # Topics (CONTRACT §1–2 defaults).
     topic_tickets: str = "support.tickets"
@@ -75,7 +83,7 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", pattern=r"^(crit|error|warn|info|debug)$")
     table_standby_replicas: int = Field(default=0, ge=0, le=8)
 
-    @field_validator("kafka_bootstrap", "queues", mode="before")
+    @field_validator("kafka_bootstrap", "queues", "currencies", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -124,6 +132,9 @@ class Settings(BaseSettings):
             cached = frozenset(self.queues)
             self.__dict__["_queue_set_cache"] = cached
         return cached
+
+    def currency_label(self, currency: str | None) -> str:
+        return currency if currency in self.currencies else "other"
 
     @property
     def broker_url(self) -> str:

@@ -24,7 +24,15 @@ from typing import Any, Generic
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from stream.domain.partition import META_KEY, Kind, PartitionMeta, PartitionState, S
+from stream.domain.partition import (
+    HOUR_PREFIX,
+    META_KEY,
+    WINDOW_PREFIX,
+    Kind,
+    PartitionMeta,
+    PartitionState,
+    S,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,7 @@ class ChangelogTable(Generic[S]):
         self._encoder = msgspec.msgpack.Encoder()
         self._decoder = msgspec.msgpack.Decoder(kind.value_type)
         self._meta_decoder = msgspec.msgpack.Decoder(PartitionMeta)
+        self._window_decoder = msgspec.msgpack.Decoder(dict[str, float])
         self.recovered_records = 0
         # Called with each partition once it is recovered (e.g. to rebuild a read model).
         self.on_ready: Callable[[int, PartitionState[S]], Awaitable[None]] | None = None
@@ -100,16 +109,20 @@ class ChangelogTable(Generic[S]):
         """Send every change since the last flush; returns the changes per partition."""
         changes: dict[int, list[tuple[str, S | None]]] = {}
         for p, state in self.partitions.items():
-            drained = list(state.drain())
-            for key, value in drained:
-                payload = None if value is None else self._encoder.encode(value)
+            puts, deletes = state.drain()
+            for key, value in puts:
+                await send(self.topic, key.encode(), self._encoder.encode(value), p)
+            for key, window in state.drain_windows():
+                payload = None if window is None else self._encoder.encode(window)
                 await send(self.topic, key.encode(), payload, p)
-            if drained:
-                changes[p] = drained
             meta = state.meta_if_dirty()
             if meta is not None:
-                # The meta record goes last: it marks the batch as applied on replay.
+                # After the values: it marks the batch as applied on replay.
                 await send(self.topic, META_KEY.encode(), self._encoder.encode(meta), p)
+            for key in deletes:
+                await send(self.topic, key.encode(), None, p)
+            if puts or deletes:
+                changes[p] = [*puts, *((key, None) for key in deletes)]
         return changes
 
     # --- recovery -------------------------------------------------------------------------------
@@ -123,6 +136,9 @@ class ChangelogTable(Generic[S]):
             if key == META_KEY:
                 if value is not None:
                     state.load_meta(self._meta_decoder.decode(value))
+            elif key.startswith((WINDOW_PREFIX, HOUR_PREFIX)):
+                window = None if value is None else self._window_decoder.decode(value)
+                state.load_window(key, window)
             else:
                 state.load(key, None if value is None else self._decoder.decode(value))
             records += 1

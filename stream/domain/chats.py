@@ -8,7 +8,7 @@ from datetime import datetime
 import msgspec
 
 from stream.domain import effects as fx
-from stream.domain.effects import Count, Effect, Observe
+from stream.domain.effects import Count, Effect, Observe, Tally
 from stream.domain.events import (
     ChatAbandoned,
     ChatAccepted,
@@ -88,7 +88,15 @@ def apply_chat(
                 state.customer_id = event.customer_id
                 state.campaign_id = event.campaign_id
                 state.requested_at = occurred_at
-                effects.append(Count(fx.CHATS_REQUESTED, (label_of(event.queue),)))
+                label = label_of(event.queue)
+                effects += [
+                    Count(fx.CHATS_REQUESTED, (label,)),
+                    Tally(fx.ARRIVALS_QUEUE, label, occurred_at),
+                    Tally(fx.CHAT_ARRIVALS, label, occurred_at),
+                    Tally(fx.ARRIVALS_CHANNEL, "chat", occurred_at),
+                ]
+                if state.status == ABANDONED:  # the abandon arrived first: count it now
+                    effects.append(Count(fx.CHATS_MISSED, (label_of(event.queue),)))
                 if rules is not None:
                     state.sla = rules.start(
                         "chat", state.priority, state.queue, None, occurred_at,
@@ -125,16 +133,34 @@ def apply_chat(
                 state.ended_at = occurred_at
                 if state.requested:
                     effects.append(Count(fx.RESOLUTIONS, ("chat", resolver)))
+                if state.requested and state.accepted_at is not None:
+                    # Handle time (accept → end) feeds the live staffing model.
+                    handled = max(0.0, (occurred_at - state.accepted_at).total_seconds())
+                    label = label_of(state.queue)
+                    effects += [
+                        Tally(fx.HANDLE_SUM, label, occurred_at, handled),
+                        Tally(fx.HANDLE_N, label, occurred_at),
+                    ]
         case ChatAbandoned():
             if state.status == WAITING:
                 state.status = ABANDONED
                 state.ended_at = occurred_at
-                if state.requested:
-                    effects.append(Count(fx.CHATS_MISSED, (label_of(state.queue),)))
+                if state.requested and state.requested_at is not None:
+                    label = label_of(state.queue)
+                    waited = max(0.0, (occurred_at - state.requested_at).total_seconds())
+                    # Patience is estimated from the waits of everyone, served or not, over
+                    # the number who gave up (exponential MLE).
+                    effects += [
+                        Count(fx.CHATS_MISSED, (label,)),
+                        Tally(fx.ABANDONED, label, occurred_at),
+                        Tally(fx.WAIT_SUM, label, occurred_at, waited),
+                    ]
         case ChatRated():
             if state.requested:
                 effects.append(Count(fx.CSAT, ("chat", str(event.score))))
         case ChatConverted():
+            if state.converted_ticket_id is None and state.requested:
+                effects.append(Count(fx.CHAT_CONVERSIONS, ()))
             state.converted_ticket_id = event.ticket_id
         case _:
             raise TypeError(f"not a chat event: {type(event).__name__}")
@@ -149,9 +175,11 @@ def _answer(state: ChatState, at: datetime, label_of: Callable[[str | None], str
     if state.requested and state.requested_at is not None:
         wait = max(0.0, (at - state.requested_at).total_seconds())
         # For a chat the first response is the answer to the request (CONTRACT §3).
+        label = label_of(state.queue)
         return [
-            Observe(fx.CHAT_WAIT_SECONDS, (label_of(state.queue),), wait),
+            Observe(fx.CHAT_WAIT_SECONDS, (label,), wait),
             Observe(fx.FIRST_RESPONSE_SECONDS, ("chat", state.priority), wait),
+            Tally(fx.WAIT_SUM, label, at, wait),
         ]
     return []
 

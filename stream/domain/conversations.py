@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from stream.domain import effects as fx
 from stream.domain.chats import ChatState, apply_chat, evaluate_chat
-from stream.domain.effects import Effect
+from stream.domain.effects import Count, Effect, Tally
 from stream.domain.events import Event
 from stream.domain.partition import GaugeKey, LabelOf
 from stream.domain.sla import SlaRules, SlaTrack
@@ -30,13 +31,27 @@ class Tickets:
     name = "tickets"
     value_type = TicketState
 
-    def __init__(self, rules: SlaRules | None = None) -> None:
+    def __init__(
+        self, rules: SlaRules | None = None, label_of: LabelOf = lambda q: q or "other"
+    ) -> None:
         self.rules = rules
+        self.label_of = label_of
 
     def apply(
         self, state: TicketState | None, event: Event, occurred_at: datetime, offset: int
     ) -> tuple[TicketState | None, list[Effect]]:
-        return apply_ticket(state, event, occurred_at, offset, self.rules)
+        new, effects = apply_ticket(state, event, occurred_at, offset, self.rules)
+        if new is not None and any(
+            isinstance(e, Count) and e.metric == fx.TICKETS_CREATED for e in effects
+        ):
+            at = new.created_at or occurred_at
+            queue = self.label_of(new.queue)
+            effects += [
+                Tally(fx.ARRIVALS_QUEUE, queue, at),
+                Tally(fx.TICKET_ARRIVALS, queue, at),
+                Tally(fx.ARRIVALS_CHANNEL, new.channel, at),
+            ]
+        return new, effects
 
     def evaluate(
         self, state: TicketState, now: datetime
@@ -65,7 +80,9 @@ class Tickets:
         # leave the table too. A reopen within the retention makes the ticket live again.
         if state.created and state.status in SOLVED_STATUSES:
             return state.status_at
-        return None
+        # A stub (events whose ticket.created never came, e.g. a rating after the ticket
+        # expired) must not stay for ever: it expires like an ended conversation.
+        return None if state.created else state.updated_at
 
 
 class Chats:
@@ -107,4 +124,6 @@ class Chats:
         return None
 
     def ended_at(self, state: ChatState) -> datetime | None:
+        if not state.requested:
+            return state.updated_at  # a stub: see Tickets.ended_at
         return state.ended_at if state.is_terminal else None

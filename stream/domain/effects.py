@@ -35,7 +35,26 @@ class Notice(NamedTuple):
     conversation: str = ""
 
 
-Effect = Count | Observe | Notice
+class Tally(NamedTuple):
+    """Add to an event-time window of the partition (per-minute buckets, replay-safe)."""
+
+    metric: str
+    label: str
+    at: datetime
+    amount: float = 1.0
+
+
+Effect = Count | Observe | Notice | Tally
+
+# Window metrics (per minute bucket; `arrivals_channel` is also kept per hour for forecasts).
+ARRIVALS_QUEUE = "arrivals_queue"
+ARRIVALS_CHANNEL = "arrivals_channel"
+CHAT_ARRIVALS = "chat_arrivals"
+TICKET_ARRIVALS = "ticket_arrivals"
+HANDLE_SUM = "handle_sum"
+HANDLE_N = "handle_n"
+WAIT_SUM = "wait_sum"
+ABANDONED = "abandoned"
 
 # Counter names (without the `support_` prefix and `_total` suffix, see stream/metrics.py).
 TICKETS_CREATED = "tickets_created"
@@ -50,6 +69,7 @@ CES = "ces_responses"
 CAMPAIGN_CHATS = "campaign_chats"
 EVENTS_LATE = "events_late"
 SLA_BREACHES = "sla_breaches"
+CHAT_CONVERSIONS = "chat_conversions"
 
 # Histograms.
 FIRST_RESPONSE_SECONDS = "first_response_seconds"

@@ -229,7 +229,8 @@ def parse_timestamp(text: str) -> datetime | None:
     if not 10 <= len(text) <= 64:
         return None
     try:
-        parsed = datetime.fromisoformat(text)
+        # RFC 3339 allows lower-case "t" and "z"; fromisoformat does not.
+        parsed = datetime.fromisoformat(text.upper())
     except ValueError:
         return None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
@@ -262,8 +263,10 @@ def decode(
         return Rejection("oversized", f"{len(raw)} bytes > {max_bytes}")
     try:
         obj = _json_decoder.decode(raw)
-    except msgspec.DecodeError as exc:
-        return Rejection("invalid_json", str(exc)[:200])
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        # msgspec raises UnicodeDecodeError for invalid UTF-8 inside strings and
+        # RecursionError for very deep nesting: both are just bad input here.
+        return Rejection("invalid_json", str(exc)[:200] or type(exc).__name__)
     if not isinstance(obj, dict):
         return Rejection("not_object", f"top-level JSON {type(obj).__name__}, not an object")
     type_name = obj.get("type")

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 import msgspec
 
-from stream.domain.effects import Effect, Notice
+from stream.domain.effects import ARRIVALS_CHANNEL, Effect, Notice, Tally
 from stream.domain.events import Decoded, Event
 
 GaugeKey = tuple[str, tuple[str, ...]]
@@ -68,6 +68,10 @@ class PartitionMeta(msgspec.Struct, array_like=True):
 
 
 META_KEY = "\x00meta"
+WINDOW_PREFIX = "\x00w:"
+HOUR_PREFIX = "\x00h:"
+WINDOW_MINUTES = 120
+HISTORY_HOURS = 36 * 24  # five weeks of same-hour history for the forecast, plus a day
 
 
 class PartitionState(Generic[S]):
@@ -86,6 +90,14 @@ class PartitionState(Generic[S]):
         self._due: list[tuple[datetime, str]] = []
         self._dirty: dict[str, S | None] = {}
         self._meta_dirty = False
+        # Event-time windows: minute → {"metric|label": value}, and hour → arrivals per channel
+        # (for forecasts from history). Counted under the same offset rules as the state, so a
+        # replay gives the same numbers (invariant 6); kept for WINDOW_MINUTES / HISTORY_HOURS
+        # of event time, then deleted.
+        self.minutes: dict[int, dict[str, float]] = {}
+        self.hours: dict[int, dict[str, float]] = {}
+        self._dirty_windows: set[str] = set()
+        self._expired_before = 0
         # The last source offset that existed when this partition was assigned. Time-driven
         # transitions wait until it is applied: judging "now" against half-replayed state would
         # breach targets whose answers are still in the backlog.
@@ -118,7 +130,74 @@ class PartitionState(Generic[S]):
         if new is not None:
             self._store(key, old, new)
         self._expire_due()
+        self._tally(effects, offset)
         return _with_conversation(effects, key)
+
+    def _tally(self, effects: list[Effect], offset: int) -> None:
+        # Each bucket remembers the last offset added to it: a bucket written before a crash
+        # whose meta record was lost must not count the replayed events twice.
+        additions: dict[tuple[bool, int], list[tuple[str, float]]] = {}
+        for effect in effects:
+            if not isinstance(effect, Tally):
+                continue
+            minute = int(effect.at.timestamp() // 60)
+            field = f"{effect.metric}|{effect.label}"
+            if minute >= self._oldest_minute():
+                additions.setdefault((False, minute), []).append((field, effect.amount))
+            if effect.metric == ARRIVALS_CHANNEL and minute // 60 >= self._oldest_hour():
+                additions.setdefault((True, minute // 60), []).append((field, effect.amount))
+        for (hourly, index), fields in additions.items():
+            buckets = self.hours if hourly else self.minutes
+            bucket = buckets.setdefault(index, {})
+            if bucket.get(BUCKET_OFFSET, -1.0) >= offset:
+                continue  # this event was counted here before a crash
+            for field, amount in fields:
+                bucket[field] = bucket.get(field, 0.0) + amount
+            bucket[BUCKET_OFFSET] = float(offset)
+            self._dirty_windows.add(f"{HOUR_PREFIX if hourly else WINDOW_PREFIX}{index}")
+        current = self._oldest_minute()
+        if current > self._expired_before:
+            self._expired_before = current
+            self._expire_windows()
+
+    def _oldest_minute(self) -> int:
+        if self.meta.watermark is None:
+            return 0
+        return int(self.meta.watermark.timestamp() // 60) - WINDOW_MINUTES
+
+    def _oldest_hour(self) -> int:
+        if self.meta.watermark is None:
+            return 0
+        return int(self.meta.watermark.timestamp() // 3600) - HISTORY_HOURS
+
+    def _expire_windows(self) -> None:
+        oldest = self._oldest_minute()
+        for minute in [m for m in self.minutes if m < oldest]:
+            del self.minutes[minute]
+            self._dirty_windows.add(f"{WINDOW_PREFIX}{minute}")
+        oldest_hour = self._oldest_hour()
+        for hour in [h for h in self.hours if h < oldest_hour]:
+            del self.hours[hour]
+            self._dirty_windows.add(f"{HOUR_PREFIX}{hour}")
+
+    def window_sum(self, field: str, start_minute: int, end_minute: int) -> float:
+        """Sum of a window field over minutes [start, end)."""
+        return sum(
+            bucket.get(field, 0.0)
+            for minute, bucket in self.minutes.items()
+            if start_minute <= minute < end_minute
+        )
+
+    def update(
+        self, key: str, change: Callable[[S | None], tuple[S | None, list[Effect]]]
+    ) -> list[Effect]:
+        """Apply a change that does not come from this partition's source topic (a join side
+        arriving by repartition); `change` must be idempotent, as such input may repeat."""
+        old = self.values.get(key)
+        new, effects = change(old)
+        if new is not None:
+            self._store(key, old, new)
+        return effects
 
     def pop_due(self, now: datetime, limit: int = 10000) -> list[str]:
         """Keys whose next SLA instant has passed (each once). Cost: O(due · log n)."""
@@ -183,10 +262,38 @@ class PartitionState(Generic[S]):
             self._swap(key, state, None)
 
     # --- persistence ------------------------------------------------------------------------
-    def drain(self) -> Iterator[tuple[str, S | None]]:
-        """Changes since the last drain; the meta record comes last (it commits the batch)."""
+    def drain(self) -> tuple[list[tuple[str, S]], list[str]]:
+        """Changes since the last drain: (values written, keys deleted).
+
+        The adapter writes values, then the meta record, then the deletions. A deletion
+        carries no offset, so it must never land without the meta record that covers the
+        events before it: replaying those onto a missing key would resurrect it. A deletion
+        lost in a crash is harmless: the key expires again at the next event.
+        """
         dirty, self._dirty = self._dirty, {}
-        yield from dirty.items()
+        puts = [(k, v) for k, v in dirty.items() if v is not None]
+        deletes = [k for k, v in dirty.items() if v is None]
+        return puts, deletes
+
+    def drain_windows(self) -> list[tuple[str, dict[str, float] | None]]:
+        """Changed window buckets (None = expired), persisted like values."""
+        dirty, self._dirty_windows = self._dirty_windows, set()
+        result: list[tuple[str, dict[str, float] | None]] = []
+        for key in sorted(dirty):
+            if key.startswith(WINDOW_PREFIX):
+                result.append((key, self.minutes.get(int(key[len(WINDOW_PREFIX):]))))
+            else:
+                result.append((key, self.hours.get(int(key[len(HOUR_PREFIX):]))))
+        return result
+
+    def load_window(self, key: str, value: dict[str, float] | None) -> None:
+        target = self.minutes if key.startswith(WINDOW_PREFIX) else self.hours
+        prefix = WINDOW_PREFIX if key.startswith(WINDOW_PREFIX) else HOUR_PREFIX
+        index = int(key[len(prefix):])
+        if value is None:
+            target.pop(index, None)
+        else:
+            target[index] = value
 
     def meta_if_dirty(self) -> PartitionMeta | None:
         if not self._meta_dirty:
@@ -223,6 +330,9 @@ class PartitionState(Generic[S]):
 
     def oldest_waiting(self) -> dict[str, datetime]:
         return {queue: min(keys.values()) for queue, keys in self.waiting.items() if keys}
+
+
+BUCKET_OFFSET = "_offset"
 
 
 def _with_conversation(effects: list[Effect], key: str) -> list[Effect]:
