@@ -30,10 +30,12 @@ from stream.domain.effects import Count, Effect, Notice
 from stream.domain.events import Rejection, conversation_key, decode
 from stream.domain.partition import GaugeKey, PartitionState, sum_gauges
 from stream.domain.presence import Presence
+from stream.domain.signals import StaffingTargets
 from stream.domain.sla import SlaRules
 from stream.domain.sla_policy import load_policy_book
 from stream.metrics import Metrics
 from stream.read_model import ReadModel
+from stream.rollups import SignalOwner, build_partials, load_forecast
 from stream.settings import Settings
 from stream.tables import ChangelogTable
 
@@ -122,6 +124,19 @@ class Pipeline:
         for stream in SLA_STREAMS:
             self.tables[stream].on_ready = self._rebuild_callback(stream)
         self._json = msgspec.json.Encoder()
+        self.signals = SignalOwner(
+            settings.queues,
+            StaffingTargets(
+                settings.staffing_target_ratio, settings.staffing_within_seconds,
+                settings.chat_aht_seconds, settings.ticket_aht_seconds,
+                settings.ticket_occupancy,
+            ),
+            load_forecast(settings.forecast_file, settings.forecast_multiplier),
+            settings.timezone,
+            clock.now,
+            stale_after=3 * settings.rollup_interval_seconds,
+        )
+        registry.register(self.signals)
         self._topics = settings.input_topics
         self._declare_topics()
         self._wire_live_metrics()
@@ -146,6 +161,7 @@ class Pipeline:
 
         self.dlq = raw_topic(s.topic_dlq)
         self.sla_out = raw_topic(s.topic_sla)
+        self.staffing_out = raw_topic(s.topic_staffing)
         self.changelogs = [raw_topic(t.topic, internal=True) for t in self.tables.values()]
         # Invariant 3: the sweep timer cannot write tables; it sends the keys that are due to
         # this topic, partitioned like the source, and an agent applies the evaluation.
@@ -161,6 +177,14 @@ class Pipeline:
         )
         self.changelogs.append(self.contacts)
         app.agent(self.contacts, name=f"{s.app_id}.contacts")(self._contacts_agent)
+        self.rollups = app.topic(
+            f"{s.app_id}-rollups", partitions=s.partitions, key_serializer="raw",
+            value_serializer="raw", internal=True,
+        )
+        self.changelogs.append(self.rollups)
+        app.agent(self.rollups, name=f"{s.app_id}.rollups")(self._rollups_agent)
+        app.timer(s.rollup_interval_seconds, name=f"{s.app_id}.rollup")(self.send_rollups)
+        app.timer(30.0, name=f"{s.app_id}.staffing")(self.publish_staffing)
         app.agent(self.sla_due, name=f"{s.app_id}.sla-due")(self._sla_due_agent)
         app.timer(SWEEP_INTERVAL_SECONDS, name=f"{s.app_id}.sla-sweep")(self.sweep)
         for stream, topic_name in self._topics.items():
@@ -169,12 +193,14 @@ class Pipeline:
         async def on_assigned(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
             assigned = args[0] if args else kwargs.get("assigned", set())
             self.assigned_once = True
+            rollups = self.rollups.get_topic_name()
+            self.signals.assign(tp.partition for tp in assigned if tp.topic == rollups)
             for stream, table in self.tables.items():
                 topic = self._topics[stream]
                 table.assign(tp.partition for tp in assigned if tp.topic == topic)
 
         async def declare_internal_topics() -> None:
-            for topic in (self.dlq, self.sla_out, *self.changelogs):
+            for topic in (self.dlq, self.sla_out, self.staffing_out, *self.changelogs):
                 await topic.maybe_declare()
 
         app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]  # faust stub too narrow
@@ -245,6 +271,51 @@ class Pipeline:
                 effects = part.update(record.customer_id, partial(self._contact, record))
                 self.metrics.apply(effects)
             await self._flush("commerce")
+
+    # --- stage two ------------------------------------------------------------------------------
+    async def send_rollups(self) -> None:
+        owned: dict[int, list[PartitionState[Any]]] = {}
+        for name in ("tickets", "chats", "agents"):
+            for part in self.tables[name].ready_partitions():
+                owned.setdefault(part.partition, []).append(part)
+        topic = self.rollups.get_topic_name()
+        for key, rollup in build_partials(owned, self.settings.queues, self.clock.now()):
+            await self.app.producer.send(
+                topic, key.encode(), self._json.encode(rollup), None, None, None
+            )
+
+    async def _rollups_agent(self, stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            key = message.key.decode()
+            try:
+                self.signals.receive(key, message.partition, message.value)
+            except msgspec.DecodeError:
+                continue
+            if key == "global":
+                await self._update_contact_rate()
+
+    async def _update_contact_rate(self) -> None:
+        day = self.clock.now().astimezone(self.tz).date().isoformat()
+        app_id = self.settings.app_id
+        try:
+            seen = await self.redis.pfcount(f"{app_id}:customers-seen:{day}")
+            contacted = await self.redis.pfcount(f"{app_id}:customers-contacted:{day}")
+        except (redis.RedisError, OSError):
+            return
+        # HyperLogLogs are estimates: the ratio is capped at 1.
+        self.signals.contact_rate = min(1.0, contacted / seen) if seen else None
+
+    async def publish_staffing(self) -> None:
+        now = self.clock.now()
+        for queue in self.signals.queues:
+            signals = self.signals.queue(queue)
+            if signals is None:
+                continue
+            await self.app.producer.send(
+                self.settings.topic_staffing, queue.encode(),
+                self._json.encode(signals.to_event(queue, now)), None, None, None,
+            )
 
     def _contact(
         self, record: ContactRecord, old: CustomerState | None

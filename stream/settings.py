@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     topic_staffing: str = "support.staffing"
     topic_dlq: str = "support.dlq"
 
+    # Stage-two signals (staffing, forecast).
+    rollup_interval_seconds: float = Field(default=5.0, gt=0)
+    staffing_target_ratio: float = Field(default=0.8, gt=0, lt=1)
+    staffing_within_seconds: float = Field(default=60.0, gt=0)
+    chat_aht_seconds: float = Field(default=480.0, gt=0)
+    ticket_aht_seconds: float = Field(default=600.0, gt=0)
+    ticket_occupancy: float = Field(default=0.85, gt=0, le=1)
+    forecast_file: Path | None = None
+    forecast_multiplier: float = Field(default=1.0, gt=0)
+
     partitions: int = Field(
         default=8,
         ge=1,

@@ -19,12 +19,19 @@ CHAT_QUEUE_WAITING = "chat_queue_waiting"
 CHATS_ACTIVE = "chats_active"
 
 
+SLA_DUE = "sla_due"  # (queue label, deadline epoch minute): feeds the breach projection
+
+
 def _sla_gauges(
-    rules: SlaRules | None, track: SlaTrack | None, channel: str, priority: str
+    rules: SlaRules | None, track: SlaTrack | None, channel: str, priority: str, queue: str
 ) -> list[GaugeKey]:
     if rules is None or track is None:
         return []
-    return [(gauge, (channel, priority, target)) for gauge, target in rules.gauge_marks(track)]
+    keys: list[GaugeKey] = [
+        (gauge, (channel, priority, target)) for gauge, target in rules.gauge_marks(track)
+    ]
+    keys += [(SLA_DUE, (queue, str(minute))) for minute in rules.deadline_minutes(track)]
+    return keys
 
 
 class Tickets:
@@ -70,7 +77,7 @@ class Tickets:
         keys = [(TICKETS_OPEN, labels)]
         if state.first_reply_at is None:
             keys.append((TICKETS_AWAITING_FIRST_RESPONSE, labels))
-        return keys + _sla_gauges(self.rules, state.sla, *labels)
+        return keys + _sla_gauges(self.rules, state.sla, *labels, self.label_of(state.queue))
 
     def waiting_since(self, state: TicketState) -> tuple[str, datetime] | None:
         return None
@@ -116,7 +123,9 @@ class Chats:
             keys.append((CHATS_ACTIVE, (self.label_of(state.queue),)))
         else:
             return keys
-        return keys + _sla_gauges(self.rules, state.sla, "chat", state.priority)
+        return keys + _sla_gauges(
+            self.rules, state.sla, "chat", state.priority, self.label_of(state.queue)
+        )
 
     def waiting_since(self, state: ChatState) -> tuple[str, datetime] | None:
         if state.is_waiting and state.requested_at is not None:

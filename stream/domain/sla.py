@@ -204,6 +204,17 @@ class SlaRules:
             if not track.has(clock.target, BREACHED):
                 yield deadline + timedelta(microseconds=1)  # breached means *after* the deadline
 
+    def deadline_minutes(self, track: SlaTrack) -> Iterator[int]:
+        """Deadline minutes (epoch minutes) of running, unmet targets: breach projection."""
+        calendar = self.calendar(track)
+        if calendar is None:
+            return
+        for clock in track.clocks:
+            if clock.is_running and not track.has(clock.target, BREACHED):
+                deadline = clock.deadline(calendar)
+                if deadline is not None:
+                    yield int(deadline.timestamp() // 60)
+
     def gauge_marks(self, track: SlaTrack) -> Iterator[tuple[str, str]]:
         """(gauge, target) pairs: at-risk (not breached) and breached-not-met targets."""
         for clock in track.clocks:

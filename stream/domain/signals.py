@@ -1,0 +1,222 @@
+"""Cluster-wide signals from per-partition partial rollups (DESIGN invariant 5, stage two).
+
+Every worker periodically sends, for each queue and channel, one `Partial` per source partition
+it owns. The single owner of a queue/channel key sums the latest partial of every partition and
+computes the signal here. Pure: the clock's `now` is passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from stream.domain import effects as fx
+from stream.domain.staffing import (
+    WAIT_CAP_SECONDS,
+    estimate_patience,
+    evaluate,
+    required_agents,
+    required_agents_workload,
+)
+
+RATE_WINDOWS = {"5m": 5, "15m": 15, "60m": 60}
+HORIZONS = {"30m": 30, "60m": 60}
+
+
+class Partial(msgspec.Struct, frozen=True):
+    """One source partition's contribution to one queue or channel key."""
+
+    partition: int
+    minutes: dict[int, dict[str, float]] = msgspec.field(default_factory=dict)
+    hours: dict[int, float] = msgspec.field(default_factory=dict)  # channel history
+    online: float = 0.0
+    capacity: float = 0.0
+    waiting: float = 0.0
+    due: dict[int, float] = msgspec.field(default_factory=dict)  # deadline minute → targets
+
+
+@dataclass(frozen=True)
+class StaffingTargets:
+    target_ratio: float = 0.8
+    within_seconds: float = 60.0
+    chat_aht_seconds: float = 480.0  # until handle time has been observed
+    ticket_aht_seconds: float = 600.0
+    ticket_occupancy: float = 0.85
+
+
+@dataclass(frozen=True)
+class QueueSignals:
+    arrival_rate: dict[str, float]  # window → conversations per second
+    required_agents: int
+    available_agents: int
+    gap_agents: int
+    predicted_wait_seconds: float
+    predicted_service_level_ratio: float
+    breaches_projected: dict[str, float]  # horizon → expected breaches
+    chat_aht_seconds: float
+    patience_seconds: float | None
+
+    def to_event(self, queue: str, at: datetime) -> dict[str, object]:
+        """The `support.staffing` event (fields mirror the staffing metrics)."""
+        return {
+            "type": "staffing.signal",
+            "queue": queue,
+            "at": at.isoformat(),
+            "arrival_rate": self.arrival_rate,
+            "required_agents": self.required_agents,
+            "available_agents": self.available_agents,
+            "gap_agents": self.gap_agents,
+            "predicted_wait_seconds": self.predicted_wait_seconds,
+            "predicted_service_level_ratio": self.predicted_service_level_ratio,
+            "breaches_projected": self.breaches_projected,
+            "chat_aht_seconds": self.chat_aht_seconds,
+            "patience_seconds": self.patience_seconds,
+        }
+
+
+def _sum_field(partials: Iterable[Partial], field: str, first: int, last: int) -> float:
+    """Sum of `field` over minutes [first, last) across partitions."""
+    return sum(
+        bucket.get(field, 0.0)
+        for p in partials
+        for minute, bucket in p.minutes.items()
+        if first <= minute < last
+    )
+
+
+def queue_signals(
+    queue: str, partials: list[Partial], now: datetime, targets: StaffingTargets
+) -> QueueSignals:
+    minute = int(now.timestamp() // 60)
+    end = minute + 1  # the current minute counts with what has arrived so far
+    rates = {
+        name: _sum_field(partials, f"{fx.ARRIVALS_QUEUE}|{queue}", end - span, end) / (span * 60)
+        for name, span in RATE_WINDOWS.items()
+    }
+    chat_rate = _sum_field(partials, f"{fx.CHAT_ARRIVALS}|{queue}", end - 15, end) / 900
+    ticket_per_hour = _sum_field(partials, f"{fx.TICKET_ARRIVALS}|{queue}", end - 60, end)
+    handled = _sum_field(partials, f"{fx.HANDLE_N}|{queue}", end - 60, end)
+    aht = (
+        _sum_field(partials, f"{fx.HANDLE_SUM}|{queue}", end - 60, end) / handled
+        if handled
+        else targets.chat_aht_seconds
+    )
+    aht = max(aht, 1.0)
+    patience = estimate_patience(
+        _sum_field(partials, f"{fx.WAIT_SUM}|{queue}", end - 60, end),
+        int(_sum_field(partials, f"{fx.ABANDONED}|{queue}", end - 60, end)),
+    )
+    online = int(sum(p.online for p in partials))
+    capacity = sum(p.capacity for p in partials)
+    concurrency = max(1, round(capacity / online)) if online else 1
+    chat = required_agents(
+        chat_rate, aht, targets.target_ratio, targets.within_seconds,
+        concurrency=concurrency, patience_seconds=patience,
+    )
+    tickets = required_agents_workload(
+        ticket_per_hour, targets.ticket_aht_seconds, targets.ticket_occupancy
+    )
+    required = chat.required_agents + tickets
+    # The agents a chat queue gets are those not needed for its ticket workload.
+    chat_agents = max(0, online - tickets)
+    predicted = evaluate(
+        chat_agents, chat_rate, aht, targets.within_seconds,
+        concurrency=concurrency, patience_seconds=patience,
+    )
+    projected = {
+        name: _projected_breaches(partials, minute, span, chat_agents * concurrency, aht)
+        for name, span in HORIZONS.items()
+    }
+    return QueueSignals(
+        arrival_rate=rates,
+        required_agents=required,
+        available_agents=online,
+        gap_agents=required - online,
+        predicted_wait_seconds=min(predicted.predicted_wait_seconds, WAIT_CAP_SECONDS),
+        predicted_service_level_ratio=predicted.service_level_ratio,
+        breaches_projected=projected,
+        chat_aht_seconds=aht,
+        patience_seconds=patience,
+    )
+
+
+def _projected_breaches(
+    partials: list[Partial], minute: int, span: int, servers: int, aht: float
+) -> float:
+    """Open targets falling due within the horizon that the agents online cannot reach.
+
+    Every server answers one conversation per handle time, soonest deadline first; what falls
+    due faster than that is expected to breach if nothing changes. Deadlines already past are
+    breaches already and not projected.
+    """
+    due = sorted(
+        (m, n) for p in partials for m, n in p.due.items() if minute <= m < minute + span
+    )
+    if not due:
+        return 0.0
+    served_per_minute = servers * 60.0 / aht
+    backlog = 0.0
+    breaches = 0.0
+    previous = minute
+    for m, n in due:
+        backlog = max(0.0, backlog - served_per_minute * (m - previous))
+        previous = m
+        backlog += n
+        # What is still waiting at its deadline minute breaches.
+        overflow = max(0.0, backlog - served_per_minute)
+        breaches += min(n, overflow)
+        backlog -= min(n, overflow)
+    return breaches
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Expected arrivals per channel and hour: a baseline profile, or same-hour history."""
+
+    weekly: Mapping[tuple[int, int, str], float]  # (weekday 0=Mon, hour, channel) → arrivals
+    multiplier: float = 1.0
+
+    def expected(
+        self, channel: str, local: datetime, history: list[float]
+    ) -> float | None:
+        base = self.weekly.get((local.weekday(), local.hour, channel))
+        if base is None and history:
+            base = sum(history) / len(history)
+        return None if base is None else base * self.multiplier
+
+
+@dataclass(frozen=True)
+class ChannelSignals:
+    actual: float
+    forecast: float | None
+    projected: float
+
+
+def channel_signals(
+    channel: str,
+    partials: list[Partial],
+    now: datetime,
+    local: datetime,
+    forecast: Forecast,
+) -> ChannelSignals:
+    hour = int(now.timestamp() // 3600)
+    first = hour * 60
+    actual = _sum_field(partials, f"{fx.ARRIVALS_CHANNEL}|{channel}", first, first + 60)
+    # Same hour of the week in earlier weeks (hour indices are UTC hours since the epoch).
+    history: list[float] = []
+    for weeks in range(1, 6):
+        past = hour - weeks * 168
+        if any(past in p.hours for p in partials):
+            history.append(sum(p.hours.get(past, 0.0) for p in partials))
+    expected = forecast.expected(channel, local, history)
+    elapsed = (now.timestamp() - hour * 3600) / 3600
+    if expected is not None and elapsed < 1 / 6:
+        # Too early for a run rate: what came so far plus the forecast for the rest.
+        projected = actual + expected * (1 - elapsed)
+    else:
+        projected = actual / max(elapsed, 1 / 60)
+    return ChannelSignals(actual=actual, forecast=expected, projected=math.floor(projected))

@@ -1,0 +1,233 @@
+"""Stage two (invariant 5): partial rollups out, cluster-wide signals in.
+
+`build_partials` turns the partitions a worker owns into one `Partial` per (key, partition);
+the pipeline sends them to `<app>-rollups` keyed by `queue:<q>`, `channel:<c>` or `global`.
+`SignalOwner` keeps, for the keys of the rollup partitions this worker owns, the latest partial
+of every source partition, and exposes the signals as gauges. Exactly one worker owns a key, so
+the sum of a signal over all workers is its value. Nothing here needs a changelog: partials
+are re-sent every interval, so a new owner is complete after one interval.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+import yaml
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from stream.domain import effects as fx
+from stream.domain.conversations import SLA_DUE
+from stream.domain.events import CHANNELS
+from stream.domain.partition import PartitionState
+from stream.domain.presence import AGENT_CHAT_CAPACITY, AGENTS
+from stream.domain.signals import (
+    HORIZONS,
+    RATE_WINDOWS,
+    ChannelSignals,
+    Forecast,
+    Partial,
+    QueueSignals,
+    StaffingTargets,
+    channel_signals,
+    queue_signals,
+)
+
+QUEUE_FIELDS = (
+    fx.ARRIVALS_QUEUE, fx.CHAT_ARRIVALS, fx.TICKET_ARRIVALS, fx.HANDLE_SUM, fx.HANDLE_N,
+    fx.WAIT_SUM, fx.ABANDONED,
+)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def build_partials(
+    partitions: dict[int, list[PartitionState[Any]]],
+    queues: Sequence[str],
+    now: datetime,
+) -> Iterator[tuple[str, Partial]]:
+    """(key, partial) for every queue/channel key and every owned partition number."""
+    minute = int(now.timestamp() // 60)
+    hour = minute // 60
+    for p, parts in partitions.items():
+        gauges: dict[tuple[str, tuple[str, ...]], int] = {}
+        minutes: dict[int, dict[str, float]] = {}
+        hours: dict[int, dict[str, float]] = {}
+        for part in parts:
+            for key, value in part.gauges.items():
+                gauges[key] = gauges.get(key, 0) + value
+            for m, bucket in part.minutes.items():
+                if m >= minute - 60:
+                    merged = minutes.setdefault(m, {})
+                    for field, v in bucket.items():
+                        merged[field] = merged.get(field, 0.0) + v
+            for h, bucket in part.hours.items():
+                if (hour - h) % 168 == 0 and h < hour:
+                    merged = hours.setdefault(h, {})
+                    for field, v in bucket.items():
+                        merged[field] = merged.get(field, 0.0) + v
+        for queue in queues:
+            wanted = {f"{f}|{queue}" for f in QUEUE_FIELDS}
+            yield f"queue:{queue}", Partial(
+                partition=p,
+                minutes={
+                    m: {f: v for f, v in bucket.items() if f in wanted}
+                    for m, bucket in minutes.items()
+                },
+                online=gauges.get((AGENTS, (queue, "online")), 0),
+                capacity=gauges.get((AGENT_CHAT_CAPACITY, (queue,)), 0),
+                waiting=gauges.get(("chat_queue_waiting", (queue,)), 0),
+                due={
+                    int(labels[1]): n
+                    for (name, labels), n in gauges.items()
+                    if name == SLA_DUE and labels[0] == queue and n
+                    and minute <= int(labels[1]) < minute + 60
+                },
+            )
+        for channel in CHANNELS:
+            field = f"{fx.ARRIVALS_CHANNEL}|{channel}"
+            yield f"channel:{channel}", Partial(
+                partition=p,
+                minutes={
+                    m: {field: bucket[field]}
+                    for m, bucket in minutes.items()
+                    if m >= hour * 60 and field in bucket
+                },
+                hours={h: bucket[field] for h, bucket in hours.items() if field in bucket},
+            )
+        yield "global", Partial(partition=p)
+
+
+def load_forecast(path: Path | None, multiplier: float) -> Forecast:
+    """A baseline profile file: `weekly: {mon: {"9": {email: 40, chat: 60}}}`, optional
+    `multiplier` (e.g. 3 for last year's Black Friday × 3); the setting multiplies on top."""
+    if path is None:
+        return Forecast({}, multiplier)
+    data = yaml.safe_load(path.read_text()) or {}
+    weekly: dict[tuple[int, int, str], float] = {}
+    for day, hours in (data.get("weekly") or {}).items():
+        for hour, channels in (hours or {}).items():
+            for channel, value in (channels or {}).items():
+                weekly[(WEEKDAYS.index(str(day)), int(hour), str(channel))] = float(value)
+    return Forecast(weekly, multiplier * float(data.get("multiplier", 1.0)))
+
+
+class SignalOwner(Collector):
+    def __init__(
+        self,
+        queues: Sequence[str],
+        targets: StaffingTargets,
+        forecast: Forecast,
+        timezone: str,
+        now: Any,
+        stale_after: float,
+    ) -> None:
+        self.queues = [*queues, "other"]
+        self.targets = targets
+        self.forecast = forecast
+        self.tz = ZoneInfo(timezone)
+        self.now = now
+        self.stale_after = stale_after
+        # key → (rollup partition, {source partition: (received, partial)})
+        self.keys: dict[str, tuple[int, dict[int, tuple[float, Partial]]]] = {}
+        self.contact_rate: float | None = None
+        self._decoder = msgspec.json.Decoder(Partial)
+
+    def receive(self, key: str, rollup_partition: int, payload: bytes) -> None:
+        partial = self._decoder.decode(payload)
+        _, by_partition = self.keys.setdefault(key, (rollup_partition, {}))
+        by_partition[partial.partition] = (time.monotonic(), partial)
+        self.keys[key] = (rollup_partition, by_partition)
+
+    def assign(self, rollup_partitions: Iterable[int]) -> None:
+        """Drop keys whose rollup partition moved to another worker (no stale gauges)."""
+        owned = set(rollup_partitions)
+        for key in [k for k, (p, _) in self.keys.items() if p not in owned]:
+            del self.keys[key]
+
+    def partials(self, key: str) -> list[Partial] | None:
+        entry = self.keys.get(key)
+        if entry is None:
+            return None
+        cutoff = time.monotonic() - self.stale_after
+        fresh = [partial for received, partial in entry[1].values() if received >= cutoff]
+        return fresh or None
+
+    def queue(self, queue: str) -> QueueSignals | None:
+        partials = self.partials(f"queue:{queue}")
+        return queue_signals(queue, partials, self.now(), self.targets) if partials else None
+
+    def channel(self, channel: str) -> ChannelSignals | None:
+        partials = self.partials(f"channel:{channel}")
+        if not partials:
+            return None
+        now = self.now()
+        return channel_signals(channel, partials, now, now.astimezone(self.tz), self.forecast)
+
+    def owns_global(self) -> bool:
+        return self.partials("global") is not None
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        rate = GaugeMetricFamily("support_arrival_rate",
+                                 "New conversations per second, event time.",
+                                 labels=["queue", "window"])
+        names = {
+            "required_agents": "Agents needed now to meet the queue's service-level target.",
+            "available_agents": "Online agents serving the queue.",
+            "gap_agents": "Required minus available (negative = spare).",
+            "predicted_wait_seconds": "Predicted average wait with the agents available.",
+            "predicted_service_level_ratio": "Predicted share answered within target.",
+        }
+        staffing = {
+            name: GaugeMetricFamily(f"support_staffing_{name}", doc, labels=["queue"])
+            for name, doc in names.items()
+        }
+        projected = GaugeMetricFamily("support_sla_breaches_projected",
+                                      "Breaches expected soon if nothing changes.",
+                                      labels=["queue", "horizon"])
+        for queue in self.queues:
+            signals = self.queue(queue)
+            if signals is None:
+                continue
+            for window in RATE_WINDOWS:
+                rate.add_metric([queue, window], signals.arrival_rate[window])
+            for name, family in staffing.items():
+                family.add_metric([queue], float(getattr(signals, name)))
+            for horizon in HORIZONS:
+                projected.add_metric([queue, horizon], signals.breaches_projected[horizon])
+        yield rate
+        yield from staffing.values()
+        yield projected
+
+        volume = {
+            name: GaugeMetricFamily(f"support_volume_{name}", doc, labels=["channel"])
+            for name, doc in (
+                ("forecast", "Expected arrivals in the current hour."),
+                ("actual", "Arrivals so far in the current hour (event time)."),
+                ("projected", "Run-rate projection for the current hour."),
+            )
+        }
+        for channel in CHANNELS:
+            signals_c = self.channel(channel)
+            if signals_c is None:
+                continue
+            volume["actual"].add_metric([channel], signals_c.actual)
+            volume["projected"].add_metric([channel], signals_c.projected)
+            if signals_c.forecast is not None:
+                volume["forecast"].add_metric([channel], signals_c.forecast)
+        yield from volume.values()
+        contact = GaugeMetricFamily(
+            "support_contact_rate_ratio",
+            "Distinct customers who contacted support today / distinct customers seen today.",
+        )
+        if self.owns_global() and self.contact_rate is not None:
+            contact.add_metric([], self.contact_rate)
+        yield contact
