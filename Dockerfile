@@ -34,8 +34,8 @@ RUN groupadd --system --gid 10001 supportpulse \
     && mkdir -p /data \
     && chown supportpulse:supportpulse /data
 COPY --from=build /opt/venv /opt/venv
-# Table stores (RocksDB) live here; a volume so a restarted worker recovers from local state
-# instead of replaying every changelog from Kafka.
+# The worker's table data directory (SUPPORTPULSE_DATA_DIR): a volume, so it outlives the
+# container and each worker keeps its own.
 VOLUME ["/data"]
 WORKDIR /app
 USER 10001:10001

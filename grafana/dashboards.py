@@ -32,6 +32,7 @@ from grafana_foundation_sdk.builders.common import (
     ReduceDataOptions,
     StackingConfig,
     VizLegendOptions,
+    VizTooltipOptions,
 )
 from grafana_foundation_sdk.builders.dashboard import (
     AnnotationQuery,
@@ -43,6 +44,8 @@ from grafana_foundation_sdk.builders.dashboard import (
     TimePicker,
 )
 from grafana_foundation_sdk.builders.prometheus import Dataquery
+from grafana_foundation_sdk.cog import variants
+from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.common import (
     BarGaugeDisplayMode,
@@ -50,7 +53,9 @@ from grafana_foundation_sdk.models.common import (
     BigValueGraphMode,
     LegendDisplayMode,
     LegendPlacement,
+    SortOrder,
     StackingMode,
+    TooltipDisplayMode,
     VizOrientation,
 )
 from grafana_foundation_sdk.models.dashboard import (
@@ -111,11 +116,12 @@ def per_second(metric: str, *matchers: str, window: str = RATE, by: str = "") ->
 def share(numerator: str, denominator: str) -> str:
     """numerator / denominator, where a group missing from the numerator counts as 0.
 
-    Counter series only exist once incremented: without the `or ... * 0` a channel with
-    responses but no satisfied one would vanish from a CSAT panel instead of showing 0 %.
-    Both sides must be aggregated to the same label set.
+    Counter series only exist once incremented: without the `or 0 * ...` a channel with
+    responses but no satisfied one would vanish from a CSAT panel instead of showing 0 %. A zero
+    denominator gives no data rather than NaN. Both sides must be aggregated to the same label
+    set. Same shape as the recording rules in deploy/prometheus/rules/recording.yml.
     """
-    return f"({numerator} or {denominator} * 0) / {denominator}"
+    return f"({numerator} or 0 * {denominator}) / ({denominator} > 0)"
 
 
 def quantile(q: float, metric: str, *matchers: str, by: str) -> str:
@@ -123,11 +129,39 @@ def quantile(q: float, metric: str, *matchers: str, by: str) -> str:
     return f"histogram_quantile({q}, {buckets})"
 
 
-def compliance(target: str, histogram: str, window: str, by: str = "") -> str:
-    """1 − breaches / completed targets (the histogram counts every first response/resolution)."""
-    breaches = total("support_sla_breaches_total", f'target="{target}"', C, window=window, by=by)
-    done = total(f"{histogram}_count", C, window=window, by=by)
-    return f"clamp_min(1 - {share(breaches, done)}, 0)"
+# {channel="chat"} when "chat" is among the selected channels, else a series without `channel`:
+# chats have no channel label, so their SLA clocks join the "chat" channel only when selected.
+CHAT_SELECTED = (
+    'label_replace(label_replace(vector(1), "selected", "chat", "", ""), '
+    '"channel", "$1", "selected", "($channel)")'
+)
+
+
+def opportunities(target: str, window: str, by: str = "") -> str:
+    """SLA clocks started in the window, as in deploy/prometheus/rules/recording.yml.
+
+    first_response: tickets created + chats requested (under channel "chat"); next_response:
+    customer replies; resolution: tickets solved.
+    """
+    if target == "first_response":
+        chats = (
+            f"label_replace(increase({sel('support_chats_requested_total', Q)}[{window}]), "
+            f'"channel", "chat", "", "") and on (channel) {CHAT_SELECTED}'
+        )
+        tickets = f"increase({sel('support_tickets_created_total', C)}[{window}])"
+        return agg("sum", f"{tickets} or ({chats})", by)
+    if target == "next_response":
+        return total("support_replies_total", C, 'author="customer"', window=window, by=by)
+    if target == "resolution":
+        return total("support_tickets_solved_total", C, window=window, by=by)
+    raise ValueError(target)
+
+
+def compliance(target: str, window: str, by: str = "") -> str:
+    """1 − breaches ÷ SLA clocks started in the window, clamped to 0..1 (a rate approximation:
+    a breach is counted at its deadline, its opportunity at creation)."""
+    breaches = total("support_sla_breaches_total", C, f'target="{target}"', window=window, by=by)
+    return f"1 - clamp_max({share(breaches, opportunities(target, window, by))}, 1)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,8 +175,8 @@ class Query:
     legend: str = "__auto"
 
 
-def _targets(queries: Sequence[Query], *, instant: bool) -> list[Dataquery]:
-    out = []
+def _targets(queries: Sequence[Query], *, instant: bool) -> list[Builder[variants.Dataquery]]:
+    out: list[Builder[variants.Dataquery]] = []
     for i, q in enumerate(queries):
         target = Dataquery().expr(q.expr).legend_format(q.legend).ref_id(chr(ord("A") + i))
         target = target.datasource(DS)
@@ -203,6 +237,7 @@ def ts(
             .show_legend(True)
             .calcs(["lastNotNull", "max"])
         )
+        .tooltip(VizTooltipOptions().mode(TooltipDisplayMode.MULTI).sort(SortOrder.DESCENDING))
         .thresholds(GREEN_ONLY)
     )
     if stacked:
@@ -215,7 +250,11 @@ def ts(
         # Forecasts and projections as dashed lines next to the measured series.
         panel = panel.override_by_regexp(
             dashed,
-            [DynamicConfigValue(id_val="custom.lineStyle", value={"dash": [10, 10], "fill": "dash"})],
+            [
+                DynamicConfigValue(
+                    id_val="custom.lineStyle", value={"dash": [10, 10], "fill": "dash"}
+                )
+            ],
         )
     if no_value is not None:
         panel = panel.no_value(no_value)
@@ -295,7 +334,13 @@ def bars(
 
 
 def pie(
-    title: str, queries: Sequence[Query], *, unit: str, description: str = "", w: int = 8, h: int = 8
+    title: str,
+    queries: Sequence[Query],
+    *,
+    unit: str,
+    description: str = "",
+    w: int = 8,
+    h: int = 8,
 ) -> piechart.Panel:
     return (
         piechart.Panel()
@@ -372,12 +417,14 @@ def _skeleton(uid: str, title: str, description: str) -> Dashboard:
 
 
 # Fields the SDK's AnnotationQuery model does not carry but Grafana's Prometheus annotation
-# editor uses: one marker per firing alert, titled by the alert, tagged by its routing labels.
+# editor uses: one marker per firing alert, titled by the alert, tagged by its routing labels
+# (deploy/prometheus/rules/alerts.yml: severity, team, plus queue/channel/priority/target).
+# ALERTS series carry labels only, not annotations, so the text is built from labels too.
 _ANNOTATION_EXTRAS = {
     "step": "60s",
     "titleFormat": "{{alertname}}",
-    "textFormat": "{{summary}} {{queue}} {{channel}}",
-    "tagKeys": "severity,queue,channel,target",
+    "textFormat": "{{severity}} {{queue}} {{channel}} {{priority}} {{target}}",
+    "tagKeys": "severity,team,queue,channel,priority,target",
     "useValueForTime": False,
 }
 
@@ -435,7 +482,11 @@ def live_floor() -> Dashboard:
         .with_panel(
             single(
                 "Missed chats (1h)",
-                [Query(total("support_chats_missed_total", Q, window="1h", by="queue"), "{{queue}}")],
+                [
+                    Query(
+                        total("support_chats_missed_total", Q, window="1h", by="queue"), "{{queue}}"
+                    )
+                ],
                 unit="none",
                 description="Chats abandoned before an agent accepted them. The ideal is zero.",
                 w=8,
@@ -506,7 +557,9 @@ def live_floor() -> Dashboard:
             ts(
                 "Open tickets and awaiting first response by channel",
                 [
-                    Query(agg("sum", sel("support_tickets_open", C), "channel"), "{{channel}} open"),
+                    Query(
+                        agg("sum", sel("support_tickets_open", C), "channel"), "{{channel}} open"
+                    ),
                     Query(
                         agg("sum", sel("support_tickets_awaiting_first_response", C), "channel"),
                         "{{channel}} awaiting first response",
@@ -552,8 +605,7 @@ def live_floor() -> Dashboard:
                     )
                 ],
                 unit="none",
-                description="Required − available agents per queue; negative means spare "
-                "capacity.",
+                description="Required − available agents per queue; negative means spare capacity.",
                 w=8,
                 h=8,
                 thresholds=_thresholds((None, "green"), (1, "yellow"), (3, "red")),
@@ -706,18 +758,14 @@ def sla() -> Dashboard:
             single(
                 "SLA compliance (1h)",
                 [
-                    Query(
-                        compliance("first_response", "support_first_response_seconds", "1h"),
-                        "first response",
-                    ),
-                    Query(
-                        compliance("resolution", "support_resolution_seconds", "1h"),
-                        "resolution",
-                    ),
+                    Query(compliance("first_response", "1h"), "first response"),
+                    Query(compliance("next_response", "1h"), "next response"),
+                    Query(compliance("resolution", "1h"), "resolution"),
                 ],
                 unit="percentunit",
-                description="1 − breaches ÷ first responses (resolutions) completed in the last "
-                "hour.",
+                description="1 − breaches ÷ SLA clocks started in the last hour (first response: "
+                "tickets created + chats requested; next response: customer replies; resolution: "
+                "tickets solved).",
                 w=6,
                 thresholds=_thresholds((None, "red"), (0.85, "yellow"), (0.95, "green")),
                 decimals=1,
@@ -773,9 +821,7 @@ def sla() -> Dashboard:
                 "Breaches per hour",
                 [
                     Query(
-                        total(
-                            "support_sla_breaches_total", C, window="1h", by="target, channel"
-                        ),
+                        total("support_sla_breaches_total", C, window="1h", by="target, channel"),
                         "{{target}} {{channel}}",
                     )
                 ],
@@ -805,9 +851,7 @@ def sla() -> Dashboard:
                 "First response SLA compliance by channel (1h)",
                 [
                     Query(
-                        compliance(
-                            "first_response", "support_first_response_seconds", "1h", "channel"
-                        ),
+                        compliance("first_response", "1h", "channel"),
                         "{{channel}}",
                     )
                 ],
@@ -821,7 +865,7 @@ def sla() -> Dashboard:
                 "Resolution SLA compliance by channel (1h)",
                 [
                     Query(
-                        compliance("resolution", "support_resolution_seconds", "1h", "channel"),
+                        compliance("resolution", "1h", "channel"),
                         "{{channel}}",
                     )
                 ],
@@ -903,9 +947,11 @@ def _csat(window: str, by: str = "") -> str:
 
 
 def _ces(window: str, by: str = "") -> str:
-    easy = _ratio_by_channel("support_ces_responses_total", 'score="1"', window, by)
-    hard = _ratio_by_channel("support_ces_responses_total", 'score="5"', window, by)
-    return f"100 * ({easy} - {hard})"
+    metric = "support_ces_responses_total"
+    responses = total(metric, C, window=window, by=by)
+    easy = total(metric, C, 'score="1"', window=window, by=by)
+    hard = total(metric, C, 'score="5"', window=window, by=by)
+    return f"100 * (({easy} or 0 * {responses}) - ({hard} or 0 * {responses})) / ({responses} > 0)"
 
 
 def _one_touch(window: str, by: str = "") -> str:
@@ -916,7 +962,9 @@ def _one_touch(window: str, by: str = "") -> str:
 
 
 def _automation(window: str, by: str = "") -> str:
-    return _ratio_by_channel("support_resolutions_total", 'resolver=~"bot|self_service"', window, by)
+    return _ratio_by_channel(
+        "support_resolutions_total", 'resolver=~"bot|self_service"', window, by
+    )
 
 
 def _deflection(window: str) -> str:
@@ -968,8 +1016,7 @@ def quality() -> Dashboard:
                 "CES",
                 [Query(_ces(RANGE), "CES")],
                 unit="none",
-                description="Customer effort score: % very easy (1) − % very hard (5), "
-                "−100…100.",
+                description="Customer effort score: % very easy (1) − % very hard (5), −100…100.",
                 w=4,
                 thresholds=_thresholds((None, "red"), (0, "yellow"), (30, "green")),
                 decimals=0,

@@ -69,6 +69,8 @@ def substitute(
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
+        if name.isdigit():  # a label_replace capture group such as "$1", not a variable
+            return match.group(0)
         if name not in values:
             raise ValueError(f"unknown variable ${name} in {expr!r}")
         return values[name]

@@ -1,0 +1,427 @@
+"""Grafana dashboards as code: committed JSON up to date, queries only use the contract.
+
+The committed JSON in grafana/dashboards/ is what Grafana loads; grafana/dashboards.py generates
+it. Every panel query may only use metric names and labels of CONTRACT.md §4 (kept below as
+CONTRACT_METRICS), so a renamed metric or label breaks this test before it blanks a board.
+Whether each query returns data is checked end to end against a real Prometheus elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+GRAFANA = ROOT / "grafana"
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+dashboards = _load("supportpulse_grafana_dashboards", GRAFANA / "dashboards.py")
+panel_queries = _load("supportpulse_grafana_panel_queries", GRAFANA / "panel_queries.py")
+
+# CONTRACT.md §4: metric → labels. Histograms are listed by base name (`_bucket` adds `le`).
+CONTRACT_METRICS: dict[str, frozenset[str]] = {
+    name: frozenset(labels)
+    for name, labels in {
+        # live state
+        "support_tickets_open": ("channel", "priority"),
+        "support_tickets_awaiting_first_response": ("channel", "priority"),
+        "support_chat_queue_waiting": ("queue",),
+        "support_chat_queue_oldest_wait_seconds": ("queue",),
+        "support_chats_active": ("queue",),
+        "support_sla_at_risk": ("channel", "priority", "target"),
+        "support_sla_breached_open": ("channel", "priority", "target"),
+        "support_agents": ("queue", "status"),
+        "support_agent_chat_capacity": ("queue",),
+        # counters
+        "support_events_total": ("stream", "type"),
+        "support_events_rejected_total": ("reason",),
+        "support_events_late_total": ("stream",),
+        "support_tickets_created_total": ("channel", "priority"),
+        "support_tickets_solved_total": ("channel", "priority"),
+        "support_tickets_solved_one_touch_total": ("channel", "priority"),
+        "support_chats_requested_total": ("queue",),
+        "support_chats_missed_total": ("queue",),
+        "support_sla_breaches_total": ("channel", "priority", "target"),
+        "support_csat_responses_total": ("channel", "score"),
+        "support_ces_responses_total": ("channel", "score"),
+        "support_replies_total": ("channel", "author", "template"),
+        "support_resolutions_total": ("channel", "resolver"),
+        "support_campaign_shown_total": (),
+        "support_campaign_chats_total": (),
+        "support_selfservice_sessions_total": ("resolved",),
+        "support_assisted_orders_total": ("currency",),
+        "support_assisted_revenue_total": ("currency",),
+        # signals
+        "support_arrival_rate": ("queue", "window"),
+        "support_staffing_required_agents": ("queue",),
+        "support_staffing_available_agents": ("queue",),
+        "support_staffing_gap_agents": ("queue",),
+        "support_staffing_predicted_wait_seconds": ("queue",),
+        "support_staffing_predicted_service_level_ratio": ("queue",),
+        "support_volume_forecast": ("channel",),
+        "support_volume_actual": ("channel",),
+        "support_volume_projected": ("channel",),
+        "support_sla_breaches_projected": ("queue", "horizon"),
+        "support_contact_rate_ratio": (),
+        # pipeline health
+        "support_event_lag_seconds": ("stream",),
+        "support_partitions_owned": (),
+        "support_redis_up": (),
+    }.items()
+}
+CONTRACT_HISTOGRAMS: dict[str, frozenset[str]] = {
+    "support_first_response_seconds": frozenset({"channel", "priority"}),
+    "support_response_seconds": frozenset({"channel"}),
+    "support_resolution_seconds": frozenset({"channel", "priority"}),
+    "support_chat_wait_seconds": frozenset({"queue"}),
+}
+# Series Prometheus itself provides, and the labels it attaches to every scraped series.
+PROMETHEUS_METRICS = {
+    "up": frozenset({"job", "instance"}),
+    "ALERTS": frozenset({"alertname", "alertstate", "severity", "team"}),
+}
+TARGET_LABELS = frozenset({"job", "instance"})
+
+
+def allowed_labels(metric: str) -> frozenset[str] | None:
+    if metric in CONTRACT_METRICS:
+        return CONTRACT_METRICS[metric]
+    if metric in PROMETHEUS_METRICS:
+        return PROMETHEUS_METRICS[metric]
+    for base, labels in CONTRACT_HISTOGRAMS.items():
+        if metric == f"{base}_bucket":
+            return labels | {"le"}
+        if metric in (f"{base}_sum", f"{base}_count"):
+            return labels
+    return None
+
+
+PROMQL_FUNCTIONS = {
+    "sum", "max", "min", "avg", "count", "topk", "bottomk", "quantile",
+    "rate", "irate", "increase", "delta", "deriv", "histogram_quantile", "label_replace",
+    "clamp_max", "clamp_min", "clamp", "vector", "scalar", "abs", "round", "time",
+    "max_over_time", "min_over_time", "avg_over_time", "absent",
+}  # fmt: skip
+PROMQL_KEYWORDS = {
+    "by", "without", "on", "ignoring", "group_left", "group_right",
+    "and", "or", "unless", "bool", "offset",
+}  # fmt: skip
+IDENT = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+RANGE = re.compile(r"\[[^\]]*\]")
+SELECTOR = re.compile(rf"({IDENT})?\s*\{{([^}}]*)\}}")
+MATCHER = re.compile(r"([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)\s*\"\"")
+GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
+
+
+class Parsed:
+    """The metric names, selector label matchers and grouping labels of a PromQL expression."""
+
+    def __init__(self, expr: str) -> None:
+        text = RANGE.sub("", STRING.sub('""', expr))
+        self.selectors: list[tuple[str, set[str]]] = [
+            (m.group(1) or "", set(MATCHER.findall(m.group(2)))) for m in SELECTOR.finditer(text)
+        ]
+        self.grouping: set[str] = {
+            label.strip()
+            for m in GROUPING.finditer(text)
+            for label in m.group(2).split(",")
+            if label.strip()
+        }
+        rest = GROUPING.sub(" ", SELECTOR.sub(lambda m: f" {m.group(1) or ''} ", text))
+        self.functions: set[str] = set()
+        self.metrics: set[str] = {name for name, _ in self.selectors if name}
+        for m in re.finditer(rf"({IDENT})\s*(\()?", rest):
+            name, call = m.group(1), m.group(2)
+            if name in PROMQL_KEYWORDS or re.fullmatch(r"\d+[a-z]*", name):
+                continue
+            if call:
+                self.functions.add(name)
+            else:
+                self.metrics.add(name)
+
+
+def _boards() -> list[dict[str, Any]]:
+    return panel_queries.load_dashboards()
+
+
+def _panels(board: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in board["panels"] if p["type"] != "row"]
+
+
+def _exprs() -> list[tuple[str, str, str]]:
+    return [
+        (board["title"], panel["title"], target["expr"])
+        for board in _boards()
+        for panel in _panels(board)
+        for target in panel.get("targets", [])
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def test_committed_json_is_up_to_date() -> None:
+    assert dashboards.stale() == [], "run: python grafana/dashboards.py --write"
+
+
+def test_generation_is_deterministic() -> None:
+    assert dashboards.render() == dashboards.render()
+
+
+def test_four_boards_with_fixed_unique_uids() -> None:
+    boards = {b["uid"]: b["title"] for b in _boards()}
+    assert boards == {
+        "supportpulse-live-floor": "Support Pulse / Live floor",
+        "supportpulse-sla": "Support Pulse / SLA",
+        "supportpulse-quality": "Support Pulse / Quality & revenue",
+        "supportpulse-pipeline": "Support Pulse / Pipeline health",
+    }
+
+
+def test_every_panel_has_a_prometheus_query_and_a_unit() -> None:
+    for board in _boards():
+        ids = [p["id"] for p in board["panels"]]
+        assert len(ids) == len(set(ids)), board["title"]
+        for panel in _panels(board):
+            where = f"{board['title']} / {panel['title']}"
+            assert panel["datasource"] == {"type": "prometheus", "uid": "prometheus"}, where
+            targets = panel.get("targets", [])
+            assert targets and all(t.get("expr", "").strip() for t in targets), where
+            ref_ids = [t["refId"] for t in targets]
+            assert all(ref_ids) and len(ref_ids) == len(set(ref_ids)), where
+            assert panel["fieldConfig"]["defaults"].get("unit") in {
+                "none", "s", "percentunit", "reqps",
+            }, where  # fmt: skip
+            grid = panel["gridPos"]
+            assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, where
+
+
+def _expected_unit(expr: str) -> str | None:
+    if "histogram_quantile" in expr or re.match(r"^max(?: by \(\w+\))? \(\w+_seconds\{?", expr):
+        return "s"
+    if expr.startswith("100 *"):  # customer effort score: percentage points, -100..100
+        return "none"
+    if "_ratio" in expr or " > 0)" in expr:  # shares built with `share()`
+        return "percentunit"
+    if re.match(r"^sum(?: by \([\w, ]+\))? \(rate\(", expr):
+        return "reqps"
+    return None
+
+
+def test_units_match_what_is_measured() -> None:
+    checked = 0
+    for board in _boards():
+        for panel in _panels(board):
+            units = {_expected_unit(t["expr"]) for t in panel["targets"]} - {None}
+            if units:
+                checked += 1
+                assert units == {panel["fieldConfig"]["defaults"]["unit"]}, panel["title"]
+    assert checked >= 25
+
+
+def test_queries_use_only_contract_metrics_and_labels() -> None:
+    all_labels = frozenset().union(
+        *CONTRACT_METRICS.values(), *CONTRACT_HISTOGRAMS.values(), TARGET_LABELS, {"le"}
+    )
+    for board, panel, expr in _exprs():
+        where = f"{board} / {panel}: {expr}"
+        parsed = Parsed(expr)
+        assert parsed.metrics, where
+        assert parsed.functions <= PROMQL_FUNCTIONS, where
+        for metric in parsed.metrics:
+            assert allowed_labels(metric) is not None, f"unknown metric {metric!r} in {where}"
+        for metric, labels in parsed.selectors:
+            allowed = allowed_labels(metric)
+            assert allowed is not None and labels <= allowed, f"{metric} {labels} in {where}"
+        in_scope = frozenset().union(*(allowed_labels(m) or () for m in parsed.metrics))
+        assert parsed.grouping <= in_scope | TARGET_LABELS, where
+        assert parsed.grouping <= all_labels, where
+
+
+def test_parser_catches_unknown_names() -> None:
+    parsed = Parsed('sum by (queue) (rate(support_chats_missed{queue=~"$queue"}[5m]))')
+    assert parsed.metrics == {"support_chats_missed"}
+    assert allowed_labels("support_chats_missed") is None
+    assert Parsed('sum by (agent_id) (support_agents{agent="x"})').grouping == {"agent_id"}
+    assert Parsed('support_agents{agent="x"}').selectors == [("support_agents", {"agent"})]
+
+
+def test_variables_queue_and_channel_on_every_board() -> None:
+    for board in _boards():
+        variables = {v["name"]: v for v in board["templating"]["list"]}
+        assert set(variables) >= {"queue", "channel"}, board["title"]
+        for name in ("queue", "channel"):
+            var = variables[name]
+            assert var["type"] == "query"
+            assert var["multi"] is True and var["includeAll"] is True
+            assert var["allValue"] == ".*"
+            assert var["datasource"]["uid"] == "prometheus"
+            match = re.fullmatch(rf"label_values\(({IDENT}), {name}\)", var["query"])
+            assert match, var["query"]
+            assert name in (allowed_labels(match.group(1)) or ()), var["query"]
+
+
+def test_variables_filter_every_selector_of_a_metric_with_that_label() -> None:
+    for board, panel, expr in _exprs():
+        for metric, labels in Parsed(expr).selectors:
+            for name in ("queue", "channel"):
+                if name in (allowed_labels(metric) or ()):
+                    assert f'{name}=~"${name}"' in expr and name in labels, (
+                        f"{board} / {panel}: {metric} not filtered by ${name}"
+                    )
+        for metric in Parsed(expr).metrics:
+            for name in ("queue", "channel"):
+                if name in (allowed_labels(metric) or ()):
+                    assert re.search(rf"{metric}\{{[^}}]*{name}=~\"\${name}\"", expr), (
+                        f"{board} / {panel}: {metric} not filtered by ${name}"
+                    )
+
+
+def test_each_variable_is_used_somewhere() -> None:
+    exprs = " ".join(expr for _, _, expr in _exprs())
+    assert '=~"$queue"' in exprs and '=~"$channel"' in exprs
+
+
+def test_alert_annotations_on_every_board() -> None:
+    for board in _boards():
+        annotations = [
+            a
+            for a in board["annotations"]["list"]
+            if a.get("expr") == 'ALERTS{alertstate="firing"}'
+        ]
+        assert len(annotations) == 1, board["title"]
+        annotation = annotations[0]
+        assert annotation["enable"] is True
+        assert annotation["datasource"] == {"type": "prometheus", "uid": "prometheus"}
+        assert annotation["titleFormat"] == "{{alertname}}"
+
+
+def test_required_panels_present() -> None:
+    by_board = {
+        b["uid"]: " ".join(t["expr"] for p in _panels(b) for t in p["targets"]) for b in _boards()
+    }
+    live = by_board["supportpulse-live-floor"]
+    for needle in (
+        'sum by (queue) (support_chat_queue_waiting{queue=~"$queue"})',
+        'max by (queue) (support_chat_queue_oldest_wait_seconds{queue=~"$queue"})',
+        "support_chats_active", "support_tickets_open", "support_tickets_awaiting_first_response",
+        "support_agents", "support_agent_chat_capacity",
+        "max by (queue) (support_staffing_required_agents",
+        "max by (queue) (support_staffing_available_agents",
+        "max by (queue) (support_staffing_gap_agents",
+        "support_volume_actual", "support_volume_forecast", "support_volume_projected",
+        'support_arrival_rate{queue=~"$queue",window="5m"}',
+        "support_tickets_created_total",
+    ):  # fmt: skip
+        assert needle in live, needle
+    sla = by_board["supportpulse-sla"]
+    for needle in (
+        "support_sla_at_risk", "support_sla_breached_open", "support_sla_breaches_total",
+        "histogram_quantile(0.5, sum by (channel, le) (rate(support_first_response_seconds_bucket",
+        "histogram_quantile(0.9, sum by (channel, le) (rate(support_first_response_seconds_bucket",
+        "histogram_quantile(0.9, sum by (channel, le) (rate(support_resolution_seconds_bucket",
+        "histogram_quantile(0.9, sum by (queue, le) (rate(support_chat_wait_seconds_bucket",
+        "support_sla_breaches_projected",
+    ):  # fmt: skip
+        assert needle in sla, needle
+    quality = by_board["supportpulse-quality"]
+    for needle in (
+        'score=~"4|5"', 'score="1"', 'score="5"', "support_tickets_solved_one_touch_total",
+        'resolver=~"bot|self_service"', 'resolved="yes"', 'template="yes"',
+        "support_campaign_chats_total", "support_assisted_orders_total",
+        "support_assisted_revenue_total", "support_contact_rate_ratio",
+    ):  # fmt: skip
+        assert needle in quality, needle
+    pipeline = by_board["supportpulse-pipeline"]
+    for needle in (
+        "sum by (stream, type) (rate(support_events_total", "support_events_rejected_total",
+        "support_events_late_total", "support_event_lag_seconds", "support_partitions_owned",
+        "support_redis_up", "(up)",
+    ):  # fmt: skip
+        assert needle in pipeline, needle
+
+
+def test_panel_queries_substitute_every_variable() -> None:
+    queries = panel_queries.panel_queries(rate_interval="30s", range_="15m")
+    assert len(queries) == len(_exprs())
+    for q in queries:
+        assert re.sub(r'"\$\d+"', "", q.expr).count("$") == 0, q.expr
+        assert "[30s]" in q.expr or "$__rate_interval" not in q.raw_expr
+        assert "[15m]" in q.expr or "$__range" not in q.raw_expr
+    assert panel_queries.substitute('x{queue=~"$queue"}') == 'x{queue=~".*"}'
+    assert panel_queries.substitute('x{queue=~"${queue}"}', queue="(a|b)") == 'x{queue=~"(a|b)"}'
+    with pytest.raises(ValueError, match="unknown variable"):
+        panel_queries.substitute("x[$__interval]")
+
+
+def test_panel_count_per_board() -> None:
+    counts = {b["uid"]: len(_panels(b)) for b in _boards()}
+    assert all(n >= 8 for n in counts.values()), counts
+
+
+def test_provisioning_points_at_the_dashboards() -> None:
+    datasources = yaml.safe_load(
+        (GRAFANA / "provisioning/datasources/prometheus.yml").read_text(encoding="utf-8")
+    )
+    prometheus = [d for d in datasources["datasources"] if d["type"] == "prometheus"]
+    assert [d["uid"] for d in prometheus] == ["prometheus"]
+    assert prometheus[0]["url"] == "http://prometheus:9090"
+    providers = yaml.safe_load(
+        (GRAFANA / "provisioning/dashboards/supportpulse.yml").read_text(encoding="utf-8")
+    )
+    paths = [p["options"]["path"] for p in providers["providers"]]
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    mounts = {
+        target: source
+        for volume in compose["services"]["grafana"]["volumes"]
+        for source, target, *_ in [volume.split(":")]
+    }
+    assert mounts["/etc/grafana/provisioning"] == "./grafana/provisioning"
+    assert [mounts[p] for p in paths] == ["./grafana/dashboards"]
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
+def test_promtool_parses_every_query(tmp_path: Path) -> None:
+    """Syntax only: each query (variables substituted) as a recording rule for promtool."""
+    queries = [q.expr for q in panel_queries.panel_queries()]
+    queries += [expr for _, _, expr in panel_queries.annotation_queries()]
+    rules = [{"record": f"grafana:panel_{i}:query", "expr": e} for i, e in enumerate(queries)]
+    path = tmp_path / "panels.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": rules}]}))
+    result = subprocess.run(
+        ["promtool", "check", "rules", "--lint=none", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_committed_json_is_valid_and_sorted() -> None:
+    for path in sorted((GRAFANA / "dashboards").glob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        assert (
+            text
+            == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        )
