@@ -26,7 +26,7 @@ from stream.domain import effects as fx
 from stream.domain.clock import Clock
 from stream.domain.commerce import Commerce, ContactRecord, CustomerState
 from stream.domain.conversations import Chats, Tickets
-from stream.domain.effects import Count, Effect, Notice
+from stream.domain.effects import AgentStat, Count, Effect, Notice
 from stream.domain.events import Rejection, conversation_key, decode
 from stream.domain.partition import GaugeKey, PartitionState, sum_gauges
 from stream.domain.presence import Presence
@@ -34,7 +34,7 @@ from stream.domain.signals import StaffingTargets
 from stream.domain.sla import SlaRules
 from stream.domain.sla_policy import load_policy_book
 from stream.metrics import Metrics
-from stream.read_model import ReadModel
+from stream.read_model import ReadModel, Scorecards
 from stream.rollups import SignalOwner, build_partials, load_forecast
 from stream.settings import Settings
 from stream.tables import ChangelogTable
@@ -124,6 +124,7 @@ class Pipeline:
         for stream in SLA_STREAMS:
             self.tables[stream].on_ready = self._rebuild_callback(stream)
         self._json = msgspec.json.Encoder()
+        self.scorecards = Scorecards(self.redis, settings.app_id, self.tz)
         self.signals = SignalOwner(
             settings.queues,
             StaffingTargets(
@@ -407,6 +408,12 @@ class Pipeline:
             )
         if seen_customers:
             await self.record_customers(seen_customers, contacts)
+        stats = [e for e in notices if isinstance(e, AgentStat)]
+        if stats:
+            try:
+                await self.scorecards.record(stats)
+            except (redis.RedisError, OSError):
+                self._redis_up = False  # the scorecard misses these; the pipeline goes on
 
     async def record_customers(
         self, seen: list[tuple[str, datetime]], contacts: list[ContactRecord]
@@ -559,6 +566,15 @@ class Pipeline:
                 deadline = datetime.fromisoformat(item["deadline"])
                 item["seconds_left"] = round((deadline - now).total_seconds(), 3)
             return web.json(items)
+
+        @app.page("/agents")
+        async def agents(web: Any, request: Any) -> Any:
+            if not authorized(request):
+                return web.json({"error": "unauthorized"}, status=401)
+            try:
+                return web.json(await self.scorecards.today(self.clock.now()))
+            except Exception as exc:  # Redis down: a degraded extra
+                return web.json({"error": f"read model unavailable: {exc}"}, status=503)
 
         @app.page("/readyz")
         async def readyz(web: Any, request: Any) -> Any:

@@ -255,6 +255,37 @@ def at_risk(
 
 
 @app.command()
+def agents(
+    json_output: Annotated[bool, typer.Option("--json", help="one JSON array")] = False,
+    url: Annotated[
+        list[str] | None, typer.Option(help="worker base URL (default: the configured web port)")
+    ] = None,
+) -> None:
+    """Today's per-agent scorecard: replies, solved, median first response, CSAT."""
+    settings = load_settings()
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    cards = fetch_json(worker_urls(url, settings, "/agents")[0], token)
+    if json_output:
+        print_json(cards)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Agents today ({len(cards)})")
+    for column in ("agent", "replies", "solved", "median first response", "CSAT"):
+        table.add_column(column, justify="left" if column == "agent" else "right")
+    for card in cards:
+        median = card["median_first_response_seconds"]
+        csat = card["csat_ratio"]
+        table.add_row(
+            card["agent_id"], str(card["replies"]), str(card["solved"]),
+            "—" if median is None else f"{median:,.0f} s",
+            "—" if csat is None else f"{csat:.0%} of {card['csat_responses']}",
+        )
+    Console().print(table)
+
+
+@app.command()
 def top(
     url: Annotated[
         list[str] | None, typer.Option(help="worker base URLs (repeat for several workers)")

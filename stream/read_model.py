@@ -9,13 +9,16 @@ down only degrades these extras (`support_redis_up 0`) and marks the partitions 
 from __future__ import annotations
 
 import logging
+import statistics
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import redis.asyncio
 
+from stream.domain.effects import AgentStat
 from stream.domain.partition import PartitionState
 from stream.domain.sla import SlaRules
 
@@ -170,6 +173,70 @@ class ReadModel:
             await pipe.execute()
         except (redis.RedisError, OSError):
             log.warning("could not record %d sent SLA events in Redis", len(notices))
+
+
+class Scorecards:
+    """Per-agent numbers for today (CONTRACT §5 `/agents`). Agent ids live here, never in
+    metrics. Written once per applied event: a crash replay can repeat a few writes."""
+
+    KEEP_FIRST_RESPONSES = 2000
+
+    def __init__(self, client: redis.asyncio.Redis, app_id: str, tz: ZoneInfo) -> None:
+        self.client = client
+        self.app_id = app_id
+        self.tz = tz
+
+    def _keys(self, day: str, agent: str = "") -> tuple[str, str, str]:
+        base = f"{self.app_id}:agents:{day}"
+        return base, f"{base}:{agent}", f"{base}:{agent}:frt"
+
+    async def record(self, stats: Sequence[AgentStat]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for stat in stats:
+            day = stat.at.astimezone(self.tz).date().isoformat()
+            index, card, frt = self._keys(day, stat.agent)
+            pipe.sadd(index, stat.agent)
+            pipe.expire(index, 3 * 86400)
+            if stat.stat == "first_response":
+                pipe.rpush(frt, stat.value)
+                pipe.ltrim(frt, -self.KEEP_FIRST_RESPONSES, -1)
+                pipe.expire(frt, 3 * 86400)
+            elif stat.stat == "csat":
+                pipe.hincrby(card, "csat_responses", 1)
+                pipe.hincrby(card, "csat_satisfied", int(stat.value >= 4))
+            else:
+                pipe.hincrby(card, stat.stat, int(stat.value))
+            pipe.expire(card, 3 * 86400)
+        await pipe.execute()
+
+    async def today(self, now: datetime) -> list[dict[str, Any]]:
+        day = now.astimezone(self.tz).date().isoformat()
+        index, _, _ = self._keys(day)
+        agents = sorted(
+            a.decode() if isinstance(a, bytes) else a for a in await self.client.smembers(index)
+        )
+        pipe = self.client.pipeline(transaction=False)
+        for agent in agents:
+            _, card, frt = self._keys(day, agent)
+            pipe.hgetall(card)
+            pipe.lrange(frt, 0, -1)
+        results = await pipe.execute()
+        cards = []
+        for agent, fields, frts in zip(agents, results[::2], results[1::2], strict=True):
+            values = {k.decode(): int(v) for k, v in fields.items()}
+            times = [float(v) for v in frts]
+            responses = values.get("csat_responses", 0)
+            cards.append({
+                "agent_id": agent,
+                "day": day,
+                "replies": values.get("replies", 0),
+                "solved": values.get("solved", 0),
+                "first_responses": len(times),
+                "median_first_response_seconds": statistics.median(times) if times else None,
+                "csat_responses": responses,
+                "csat_ratio": values.get("csat_satisfied", 0) / responses if responses else None,
+            })
+        return cards
 
 
 def _epoch(rfc3339: str) -> float:

@@ -8,7 +8,7 @@ from datetime import datetime
 import msgspec
 
 from stream.domain import effects as fx
-from stream.domain.effects import Count, Effect, Observe, Tally
+from stream.domain.effects import AgentStat, Count, Effect, Observe, Tally
 from stream.domain.events import (
     ChatAbandoned,
     ChatAccepted,
@@ -121,6 +121,8 @@ def apply_chat(
             if state.requested:
                 template = "yes" if event.template_id else "no"
                 effects.append(Count(fx.REPLIES, ("chat", event.author, template)))
+                if event.author == "agent" and state.agent_id:
+                    effects.append(AgentStat(state.agent_id, "replies", 1, occurred_at))
         case ChatTransferred():
             if event.queue is not None:
                 state.queue = event.queue
@@ -133,6 +135,8 @@ def apply_chat(
                 state.ended_at = occurred_at
                 if state.requested:
                     effects.append(Count(fx.RESOLUTIONS, ("chat", resolver)))
+                    if resolver == "agent" and state.agent_id:
+                        effects.append(AgentStat(state.agent_id, "solved", 1, occurred_at))
                 if state.requested and state.accepted_at is not None:
                     # Handle time (accept → end) feeds the live staffing model.
                     handled = max(0.0, (occurred_at - state.accepted_at).total_seconds())
@@ -158,6 +162,8 @@ def apply_chat(
         case ChatRated():
             if state.requested:
                 effects.append(Count(fx.CSAT, ("chat", str(event.score))))
+                if state.agent_id:
+                    effects.append(AgentStat(state.agent_id, "csat", event.score, occurred_at))
         case ChatConverted():
             if state.converted_ticket_id is None and state.requested:
                 effects.append(Count(fx.CHAT_CONVERSIONS, ()))
@@ -176,7 +182,11 @@ def _answer(state: ChatState, at: datetime, label_of: Callable[[str | None], str
         wait = max(0.0, (at - state.requested_at).total_seconds())
         # For a chat the first response is the answer to the request (CONTRACT §3).
         label = label_of(state.queue)
+        stats: list[Effect] = (
+            [AgentStat(state.agent_id, "first_response", wait, at)] if state.agent_id else []
+        )
         return [
+            *stats,
             Observe(fx.CHAT_WAIT_SECONDS, (label,), wait),
             Observe(fx.FIRST_RESPONSE_SECONDS, ("chat", state.priority), wait),
             Tally(fx.WAIT_SUM, label, at, wait),

@@ -44,7 +44,16 @@ class Tally(NamedTuple):
     amount: float = 1.0
 
 
-Effect = Count | Observe | Notice | Tally
+class AgentStat(NamedTuple):
+    """Today's scorecard of one agent (kept in Redis, never a metric label)."""
+
+    agent: str
+    stat: str  # replies | solved | first_response | csat
+    value: float
+    at: datetime
+
+
+Effect = Count | Observe | Notice | Tally | AgentStat
 
 # Window metrics (per minute bucket; `arrivals_channel` is also kept per hour for forecasts).
 ARRIVALS_QUEUE = "arrivals_queue"

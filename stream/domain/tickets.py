@@ -12,7 +12,7 @@ from datetime import datetime
 import msgspec
 
 from stream.domain import effects as fx
-from stream.domain.effects import Count, Effect, Observe
+from stream.domain.effects import AgentStat, Count, Effect, Observe
 from stream.domain.events import (
     Event,
     TicketAssigned,
@@ -129,6 +129,8 @@ def apply_ticket(
         case TicketRated():
             if state.created:
                 effects.append(Count(fx.CSAT, (state.channel, str(event.score))))
+                if state.agent_id:
+                    effects.append(AgentStat(state.agent_id, "csat", event.score, occurred_at))
         case TicketEffortRated():
             if state.created:
                 effects.append(Count(fx.CES, (state.channel, str(event.score))))
@@ -151,12 +153,15 @@ def _reply(state: TicketState, event: TicketReplied, at: datetime) -> list[Effec
     state.public_agent_replies += 1
     if event.agent_id:
         state.agent_id = event.agent_id
+        effects.append(AgentStat(event.agent_id, "replies", 1, at))
     if state.first_reply_at is None:
         state.first_reply_at = at
         frt = _seconds(state.created_at, at)
         if state.created and frt is not None:
             effects.append(Observe(fx.FIRST_RESPONSE_SECONDS, (state.channel, state.priority), frt))
             effects.append(Observe(fx.RESPONSE_SECONDS, (state.channel,), frt))
+            if event.agent_id:
+                effects.append(AgentStat(event.agent_id, "first_response", frt, at))
     elif state.awaiting_reply_since is not None:
         waited = _seconds(state.awaiting_reply_since, at)
         if state.created and waited is not None:
@@ -194,6 +199,8 @@ def _solved_effects(state: TicketState, resolver: str, at: datetime) -> list[Eff
     ]
     if state.public_agent_replies == 1:
         effects.append(Count(fx.TICKETS_SOLVED_ONE_TOUCH, labels))
+    if state.agent_id and resolver == "agent":
+        effects.append(AgentStat(state.agent_id, "solved", 1, at))
     resolution = _seconds(state.created_at, at)
     if resolution is not None:
         effects.append(Observe(fx.RESOLUTION_SECONDS, labels, resolution))
