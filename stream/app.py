@@ -280,7 +280,7 @@ class Pipeline:
             for part in self.tables[name].ready_partitions():
                 owned.setdefault(part.partition, []).append(part)
         topic = self.rollups.get_topic_name()
-        for key, rollup in build_partials(owned, self.settings.queues, self.clock.now()):
+        for key, rollup in build_partials(owned, self.signals.queues, self.clock.now()):
             await self.app.producer.send(
                 topic, key.encode(), self._json.encode(rollup), None, None, None
             )
