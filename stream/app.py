@@ -33,6 +33,7 @@ from stream.domain.presence import Presence
 from stream.domain.signals import StaffingTargets
 from stream.domain.sla import SlaRules
 from stream.domain.sla_policy import load_policy_book
+from stream.kafka_io import changelog_topics
 from stream.metrics import Metrics
 from stream.read_model import ReadModel, Scorecards
 from stream.rollups import SignalOwner, build_partials, load_forecast
@@ -144,7 +145,9 @@ class Pipeline:
         self._register_views()
 
     def _changelog_name(self, stream: str) -> str:
-        return f"{self.settings.app_id}-{stream}-changelog"
+        name = f"{self.settings.app_id}-{stream}-changelog"
+        assert name in changelog_topics(self.settings)  # created before the worker starts
+        return name
 
     # --- topics and agents ---------------------------------------------------------------------
     def _declare_topics(self) -> None:

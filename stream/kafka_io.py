@@ -20,15 +20,27 @@ from stream.settings import Settings
 _encoder = msgspec.json.Encoder()
 
 
-async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:
+async def ensure_topics(
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int,
+    compacted: Iterable[str] = (),
+) -> None:
     """Create missing topics with `partitions` partitions; existing ones are left alone."""
+    compact = set(compacted)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [t for t in dict.fromkeys(topics) if t not in existing]
+        missing = [t for t in dict.fromkeys([*topics, *compact]) if t not in existing]
         if missing:
-            new = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+            new = [
+                NewTopic(
+                    t, num_partitions=partitions, replication_factor=1,
+                    topic_configs={"cleanup.policy": "compact"} if t in compact else None,
+                )
+                for t in missing
+            ]
             with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
                 await admin.create_topics(new)
     finally:
@@ -36,8 +48,31 @@ async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int) 
 
 
 def all_topics(settings: Settings) -> list[str]:
+    """The input and output topics of CONTRACT §1–2."""
     s = settings
     return [*s.input_topics.values(), s.topic_sla, s.topic_staffing, s.topic_dlq]
+
+
+async def ensure_worker_topics(settings: Settings) -> None:
+    """Everything a worker uses. Internal topics must exist before any partition is assigned
+    (changelog recovery starts at assignment); changelogs are compacted."""
+    await ensure_topics(
+        ",".join(settings.kafka_bootstrap),
+        [*all_topics(settings), *internal_topics(settings)],
+        settings.partitions,
+        compacted=changelog_topics(settings),
+    )
+
+
+def changelog_topics(settings: Settings) -> list[str]:
+    return [
+        f"{settings.app_id}-{stream}-changelog"
+        for stream in ("tickets", "chats", "agents", "commerce")
+    ]
+
+
+def internal_topics(settings: Settings) -> list[str]:
+    return [f"{settings.app_id}-{name}" for name in ("sla-due", "contacts", "rollups")]
 
 
 def route(settings: Settings, event: dict[str, Any]) -> tuple[str, bytes | None]:

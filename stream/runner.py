@@ -10,14 +10,13 @@ from prometheus_client import CollectorRegistry
 
 from stream.app import Pipeline
 from stream.domain.clock import Clock
-from stream.kafka_io import all_topics, ensure_topics
+from stream.kafka_io import ensure_worker_topics
 from stream.settings import Settings
 
 
 def run_worker(settings: Settings, clock: Clock) -> None:
     """Blocks until the worker stops (SIGTERM/SIGINT stop it cleanly)."""
-    bootstrap = ",".join(settings.kafka_bootstrap)
-    asyncio.run(ensure_topics(bootstrap, all_topics(settings), settings.partitions))
+    asyncio.run(ensure_worker_topics(settings))
     # faust binds to the current loop when the app is built; asyncio.run closed the last one.
     asyncio.set_event_loop(asyncio.new_event_loop())
     settings.data_dir.mkdir(parents=True, exist_ok=True)

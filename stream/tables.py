@@ -127,6 +127,23 @@ class ChangelogTable(Generic[S]):
 
     # --- recovery -------------------------------------------------------------------------------
     async def _recover(self, partitions: list[int]) -> None:
+        """Recover, retrying on errors: a partition that never becomes ready stalls its agent."""
+        attempt = 0
+        while True:
+            try:
+                await self._recover_once([p for p in partitions if p in self._ready])
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                attempt += 1
+                log.exception("recovery of %s %s failed (attempt %d)", self.topic, partitions,
+                              attempt)
+                await asyncio.sleep(min(10.0, 0.5 * attempt))
+
+    async def _recover_once(self, partitions: list[int]) -> None:
+        if not partitions:
+            return
         loop = asyncio.get_running_loop()
         started = loop.time()
         states = {p: PartitionState(p, self.kind, self.retention) for p in partitions}
