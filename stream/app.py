@@ -37,6 +37,7 @@ from stream.kafka_io import changelog_topics
 from stream.metrics import Metrics
 from stream.read_model import ReadModel, Scorecards
 from stream.rollups import SignalOwner, build_partials, load_forecast
+from stream.security import faust_credentials, kafka_client_config, redis_kwargs
 from stream.settings import Settings
 from stream.tables import ChangelogTable
 
@@ -54,6 +55,7 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
     """The one mapping from our settings to faust's (invariant 9)."""
     return {
         "broker": settings.broker_url,
+        "broker_credentials": faust_credentials(settings),
         "store": "memory://",
         "datadir": str(settings.data_dir),
         "web_enabled": True,
@@ -80,7 +82,7 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
 
 def consumer_config(settings: Settings) -> dict[str, Any]:
     """aiokafka client settings for our own consumers (changelog recovery, tools)."""
-    return {"bootstrap_servers": ",".join(settings.kafka_bootstrap)}
+    return kafka_client_config(settings)
 
 
 class Pipeline:
@@ -118,7 +120,7 @@ class Pipeline:
         }
         self.assigned_once = False
         self.redis = redis.asyncio.Redis.from_url(
-            settings.redis_url.get_secret_value(), socket_timeout=2.0, socket_connect_timeout=2.0
+            settings.redis_url.get_secret_value(), **redis_kwargs(settings)
         )
         self._redis_up: bool | None = None  # None until the first health check
         self.read_model = ReadModel(self.redis, settings.app_id, self.rules)

@@ -130,9 +130,10 @@ def simulate(
         typer.echo(f"wrote {count} events to {out}", err=True)
         return
     from stream.kafka_io import all_topics, ensure_topics, publish
+    from stream.security import kafka_client_config
 
     async def run() -> int:
-        await ensure_topics(",".join(settings.kafka_bootstrap), all_topics(settings),
+        await ensure_topics(kafka_client_config(settings), all_topics(settings),
                             settings.partitions)
         return await publish(settings, events, speed=speed or None)
 
@@ -143,6 +144,7 @@ def simulate(
 def produce(file: Annotated[Path, typer.Argument(help="JSON lines, one event per line")]) -> None:
     """Publish events from a file to their topics, keyed per CONTRACT §1."""
     from stream.kafka_io import all_topics, ensure_topics, publish, read_jsonl
+    from stream.security import kafka_client_config
 
     if not file.exists():
         fail(f"{file}: no such file")
@@ -153,7 +155,7 @@ def produce(file: Annotated[Path, typer.Argument(help="JSON lines, one event per
         fail(str(exc))
 
     async def run() -> int:
-        await ensure_topics(",".join(settings.kafka_bootstrap), all_topics(settings),
+        await ensure_topics(kafka_client_config(settings), all_topics(settings),
                             settings.partitions)
         return await publish(settings, events)
 

@@ -15,20 +15,23 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from stream.domain.events import STREAM_OF_TYPE, key_for_dict, parse_timestamp
+from stream.security import kafka_client_config
 from stream.settings import Settings
 
 _encoder = msgspec.json.Encoder()
 
 
 async def ensure_topics(
-    bootstrap: str,
+    bootstrap: str | dict[str, Any],
     topics: Iterable[str],
     partitions: int,
     compacted: Iterable[str] = (),
 ) -> None:
-    """Create missing topics with `partitions` partitions; existing ones are left alone."""
+    """Create missing topics with `partitions` partitions; existing ones are left alone.
+    `bootstrap` is a host:port list or a full aiokafka client config (with security)."""
     compact = set(compacted)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    config = {"bootstrap_servers": bootstrap} if isinstance(bootstrap, str) else bootstrap
+    admin = AIOKafkaAdminClient(**config)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -57,7 +60,7 @@ async def ensure_worker_topics(settings: Settings) -> None:
     """Everything a worker uses. Internal topics must exist before any partition is assigned
     (changelog recovery starts at assignment); changelogs are compacted."""
     await ensure_topics(
-        ",".join(settings.kafka_bootstrap),
+        kafka_client_config(settings),
         [*all_topics(settings), *internal_topics(settings)],
         settings.partitions,
         compacted=changelog_topics(settings),
@@ -93,9 +96,7 @@ async def publish(
     """Send events to their topics. With `speed`, pace them by occurred_at (speed× real time)."""
     own = producer is None
     if producer is None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=",".join(settings.kafka_bootstrap), linger_ms=5, acks="all"
-        )
+        producer = AIOKafkaProducer(**kafka_client_config(settings), linger_ms=5, acks="all")
         await producer.start()
     sent = 0
     first_event: datetime | None = None

@@ -7,9 +7,9 @@ validated here, and mapped into `faust.App` in exactly one place (`stream.app.bu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Label values for `queue` come from configuration, never from events (invariant 8).
@@ -46,6 +46,21 @@ class Settings(BaseSettings):
     queues: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_QUEUES))
     timezone: str = "Europe/Prague"
     api_token: SecretStr | None = None
+
+    # Kafka security (mapped into faust and every aiokafka client in stream/security.py).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None  # client certificate (mutual TLS)
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_check_hostname: bool = True
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    # Redis: a password here or in the URL; `rediss://` URLs use TLS with this CA bundle.
+    redis_password: SecretStr | None = None
+    redis_ssl_ca_certs: Path | None = None
     currencies: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["EUR", "USD", "GBP", "CZK", "PLN"],
         description="ISO 4217 codes kept as `currency` label values; others become `other`.",
@@ -142,6 +157,24 @@ class Settings(BaseSettings):
             cached = frozenset(self.queues)
             self.__dict__["_queue_set_cache"] = cached
         return cached
+
+    @model_validator(mode="after")
+    def _security(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"SUPPORTPULSE_KAFKA_SECURITY_PROTOCOL={protocol} needs "
+                "SUPPORTPULSE_KAFKA_SASL_USERNAME and SUPPORTPULSE_KAFKA_SASL_PASSWORD"
+            )
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("set both SUPPORTPULSE_KAFKA_SSL_CERTFILE and _KEYFILE, or neither")
+        for path in (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile,
+                     self.redis_ssl_ca_certs):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{path}: no such file")
+        return self
 
     def currency_label(self, currency: str | None) -> str:
         return currency if currency in self.currencies else "other"

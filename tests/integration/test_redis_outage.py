@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,5 +57,24 @@ def test_pipeline_survives_redis_outage_and_read_model_recovers(
         wait_until(lambda: listed() == ["R1", "R2", "R3"], 60,
                    lambda: f"read model after Redis returned: {listed()}")
         assert total(worker.samples(), "support_redis_up") == 1
+    finally:
+        redis.stop()
+
+
+def test_redis_password_is_used_and_a_wrong_one_degrades(deployment_factory: Any) -> None:
+    redis = Redis(password="pulse-pw").start()
+    try:
+        url = f"redis://127.0.0.1:{redis.port}/0"
+        good: Deployment = deployment_factory(SUPPORTPULSE_REDIS_URL=url,
+                                              SUPPORTPULSE_REDIS_PASSWORD="pulse-pw")
+        worker = good.worker().start()
+        wait_until(lambda: total(worker.samples(), "support_redis_up") == 1, 30,
+                   "the password was not used")
+        bad: Deployment = deployment_factory(SUPPORTPULSE_REDIS_URL=url,
+                                             SUPPORTPULSE_REDIS_PASSWORD="wrong")
+        degraded = bad.worker().start()
+        time.sleep(5)  # two health checks
+        assert total(degraded.samples(), "support_redis_up") == 0
+        assert degraded.http("/sla/at-risk")[0] == 503
     finally:
         redis.stop()
