@@ -78,28 +78,36 @@ class Board:
 
     def render(self, samples: Samples) -> None:
         rate = self.event_rate(samples)
-        queue = Table(title="Chat queues", expand=False)
-        for column in ("queue", "waiting", "oldest wait", "active", "requested", "missed"):
+        queue = Table(title="Chat queues and staffing", expand=False)
+        for column in ("queue", "waiting", "oldest wait", "active", "missed", "agents online",
+                       "needed", "gap", "breaches in 30m"):
             queue.add_column(column, justify="right" if column != "queue" else "left")
         for q in self.queues:
+            gap = value(samples, "support_staffing_gap_agents", queue=q)
             queue.add_row(
                 q,
                 f"{value(samples, 'support_chat_queue_waiting', queue=q):.0f}",
                 f"{peak(samples, 'support_chat_queue_oldest_wait_seconds', queue=q):.0f} s",
                 f"{value(samples, 'support_chats_active', queue=q):.0f}",
-                f"{value(samples, 'support_chats_requested_total', queue=q):.0f}",
                 f"{value(samples, 'support_chats_missed_total', queue=q):.0f}",
+                f"{value(samples, 'support_agents', queue=q, status='online'):.0f}",
+                f"{value(samples, 'support_staffing_required_agents', queue=q):.0f}",
+                f"[red]{gap:+.0f}[/]" if gap > 0 else f"{gap:+.0f}",
+                f"{value(samples, 'support_sla_breaches_projected', queue=q, horizon='30m'):.0f}",
             )
-        tickets = Table(title="Tickets", expand=False)
-        for column in ("channel", "open", "awaiting 1st reply", "created", "solved"):
+        tickets = Table(title="Tickets and SLA", expand=False)
+        for column in ("channel", "open", "awaiting 1st reply", "at risk", "breached",
+                       "this hour", "forecast"):
             tickets.add_column(column, justify="right" if column != "channel" else "left")
         for channel in CHANNELS:
             tickets.add_row(
                 channel,
                 f"{value(samples, 'support_tickets_open', channel=channel):.0f}",
                 f"{value(samples, 'support_tickets_awaiting_first_response', channel=channel):.0f}",
-                f"{value(samples, 'support_tickets_created_total', channel=channel):.0f}",
-                f"{value(samples, 'support_tickets_solved_total', channel=channel):.0f}",
+                f"{value(samples, 'support_sla_at_risk', channel=channel):.0f}",
+                f"{value(samples, 'support_sla_breached_open', channel=channel):.0f}",
+                f"{value(samples, 'support_volume_actual', channel=channel):.0f}",
+                f"{value(samples, 'support_volume_forecast', channel=channel):.0f}",
             )
         footer = Table.grid(padding=(0, 2))
         footer.add_row(

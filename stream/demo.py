@@ -29,6 +29,10 @@ from stream.embedded import embedded_stack, free_port, stop_process
 from stream.settings import Settings
 
 
+FORECAST = Path(__file__).resolve().parent.parent / "config" / "forecast.yaml"
+PEAK_MULTIPLIERS = {"black-friday": 3.0, "christmas": 2.5}
+
+
 def demo_start(timezone: str) -> datetime:
     """Today 11:00 local: the lunchtime peak (12–14 h) arrives within the first minutes."""
     tz = ZoneInfo(timezone)
@@ -61,6 +65,11 @@ def run_demo(
             "SUPPORTPULSE_PARTITIONS": "4",
             "SUPPORTPULSE_LOG_LEVEL": "warn",
         }
+        if FORECAST.exists():
+            # The baseline is a normal week; the peak profiles multiply it (DOMAIN.md).
+            env.setdefault("SUPPORTPULSE_FORECAST_FILE", str(FORECAST))
+            env.setdefault("SUPPORTPULSE_FORECAST_MULTIPLIER",
+                           str(PEAK_MULTIPLIERS.get(profile, 1.0)))
         settings = Settings(
             kafka_bootstrap=[broker.bootstrap], redis_url=SecretStr(redis.url), partitions=4
         )
