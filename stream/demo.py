@@ -28,7 +28,6 @@ from stream.board import Board, fetch_samples
 from stream.embedded import embedded_stack, free_port, stop_process
 from stream.settings import Settings
 
-
 FORECAST = Path(__file__).resolve().parent.parent / "config" / "forecast.yaml"
 PEAK_MULTIPLIERS = {"black-friday": 3.0, "christmas": 2.5}
 
