@@ -27,6 +27,11 @@ def run_worker(settings: Settings, clock: Clock) -> None:
         quiet=True,
         redirect_stdouts=False,
     )
-    logging.getLogger("stream").setLevel(settings.log_level.upper().replace("CRIT", "CRITICAL")
-                                         .replace("WARN", "WARNING"))
+    level = settings.log_level.upper().replace("CRIT", "CRITICAL").replace("WARN", "WARNING")
+    logging.getLogger("stream").setLevel(level)
+    # Library debug logs print message keys and payloads (customer e-mails, names, ids):
+    # they never go below INFO, whatever the worker's level (privacy).
+    for name in ("aiokafka", "kafka", "faust", "mode"):
+        library = logging.getLogger(name)
+        library.setLevel(max(logging.INFO, logging.getLevelName(level)))
     worker.execute_from_commandline()

@@ -207,6 +207,7 @@ REJECT_REASONS: Final = (
     "bad_timestamp",
     "future_timestamp",
     "key_mismatch",
+    "processing_error",
 )
 
 
@@ -221,6 +222,8 @@ class Decoded(msgspec.Struct, frozen=True):
 
 
 _json_decoder: Final = msgspec.json.Decoder()
+MIN_TIME: Final = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_TIME: Final = datetime(2100, 1, 1, tzinfo=UTC)
 _MISSING_RE: Final = re.compile(r"missing required field `([^`]+)`")
 
 
@@ -235,7 +238,15 @@ def parse_timestamp(text: str) -> datetime | None:
         return None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         return None
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # e.g. year 1 with a positive offset
+        return None
+    # Support events happen in this century; anything else is a broken clock, and keeping it
+    # would push date arithmetic (windows, calendars, retention) out of range.
+    if not MIN_TIME <= parsed <= MAX_TIME:
+        return None
+    return parsed
 
 
 def _valid_amount(amount: str | float) -> bool:
