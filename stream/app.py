@@ -7,6 +7,7 @@ agent takes events in batches so every changed key is written to the changelog o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -134,13 +135,17 @@ class Pipeline:
             self.tables[stream].on_ready = self._rebuild_callback(stream)
         self._json = msgspec.json.Encoder()
         self.scorecards = Scorecards(self.redis, settings.app_id, self.tz)
+        targets = StaffingTargets(
+            settings.staffing_target_ratio, settings.staffing_within_seconds,
+            settings.chat_aht_seconds, settings.ticket_aht_seconds, settings.ticket_occupancy,
+        )
         self.signals = SignalOwner(
             settings.queues,
-            StaffingTargets(
-                settings.staffing_target_ratio, settings.staffing_within_seconds,
-                settings.chat_aht_seconds, settings.ticket_aht_seconds,
-                settings.ticket_occupancy,
-            ),
+            targets,
+            {
+                queue: dataclasses.replace(targets, **overrides)
+                for queue, overrides in settings.staffing_queue_targets.items()
+            },
             load_forecast(settings.forecast_file, settings.forecast_multiplier),
             settings.timezone,
             clock.now,

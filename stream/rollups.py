@@ -122,6 +122,7 @@ class SignalOwner(Collector):
         self,
         queues: Sequence[str],
         targets: StaffingTargets,
+        queue_targets: dict[str, StaffingTargets],
         forecast: Forecast,
         timezone: str,
         now: Any,
@@ -129,6 +130,7 @@ class SignalOwner(Collector):
     ) -> None:
         self.queues = [*queues, "other"]
         self.targets = targets
+        self.queue_targets = queue_targets
         self.forecast = forecast
         self.tz = ZoneInfo(timezone)
         self.now = now
@@ -160,7 +162,10 @@ class SignalOwner(Collector):
 
     def queue(self, queue: str) -> QueueSignals | None:
         partials = self.partials(f"queue:{queue}")
-        return queue_signals(queue, partials, self.now(), self.targets) if partials else None
+        if not partials:
+            return None
+        targets = self.queue_targets.get(queue, self.targets)
+        return queue_signals(queue, partials, self.now(), targets)
 
     def channel(self, channel: str) -> ChannelSignals | None:
         partials = self.partials(f"channel:{channel}")

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     chat_aht_seconds: float = Field(default=480.0, gt=0)
     ticket_aht_seconds: float = Field(default=600.0, gt=0)
     ticket_occupancy: float = Field(default=0.85, gt=0, le=1)
+    # Per-queue overrides, JSON: {"orders": {"target_ratio": 0.9, "within_seconds": 30,
+    # "ticket_aht_seconds": 900}}; keys are fields of stream.domain.signals.StaffingTargets.
+    staffing_queue_targets: dict[str, dict[str, float]] = Field(default_factory=dict)
     forecast_file: Path | None = None
     forecast_multiplier: float = Field(default=1.0, gt=0)
 
@@ -157,6 +160,21 @@ class Settings(BaseSettings):
             cached = frozenset(self.queues)
             self.__dict__["_queue_set_cache"] = cached
         return cached
+
+    @field_validator("staffing_queue_targets")
+    @classmethod
+    def _queue_targets(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        allowed = {"target_ratio", "within_seconds", "chat_aht_seconds", "ticket_aht_seconds",
+                   "ticket_occupancy"}
+        for queue, fields in value.items():
+            unknown = set(fields) - allowed
+            if unknown:
+                raise ValueError(f"queue {queue!r}: unknown fields {sorted(unknown)}; "
+                                 f"allowed: {sorted(allowed)}")
+            ratio = fields.get("target_ratio", 0.5)
+            if not 0 < ratio < 1 or any(v <= 0 for v in fields.values()):
+                raise ValueError(f"queue {queue!r}: values must be > 0 and target_ratio < 1")
+        return value
 
     @model_validator(mode="after")
     def _security(self) -> Settings:

@@ -46,13 +46,17 @@ def scenario() -> list[dict[str, Any]]:
 
 
 def expected(queue: str) -> dict[str, float]:
-    """The formulas on the scenario's totals (targets: 80 % within 60 s, the defaults)."""
+    """The formulas on the scenario's totals: orders with the default target (80 % within
+    60 s), returns with its own (95 % within 20 s, SUPPORTPULSE_STAFFING_QUEUE_TARGETS)."""
     if queue == "orders":
         rate, aht, patience, online, concurrency = 9 / 900, 1800 / 6, 6 * 30 + 60.0, 3, 2
+        ratio, within = 0.8, 60.0
     else:
         rate, aht, patience, online, concurrency = 3 / 900, 480.0, None, 1, 1
-    need = required_agents(rate, aht, 0.8, 60, concurrency=concurrency, patience_seconds=patience)
-    now = evaluate(online, rate, aht, 60, concurrency=concurrency, patience_seconds=patience)
+        ratio, within = 0.95, 20.0
+    need = required_agents(rate, aht, ratio, within, concurrency=concurrency,
+                           patience_seconds=patience)
+    now = evaluate(online, rate, aht, within, concurrency=concurrency, patience_seconds=patience)
     return {
         "support_staffing_required_agents": need.required_agents,
         "support_staffing_available_agents": online,
@@ -73,8 +77,11 @@ def staffing(samples: Samples, queue: str) -> dict[str, float]:
 def test_two_workers_publish_each_signal_once_with_the_formula_value(
     deployment_factory: Any,
 ) -> None:
-    deployment: Deployment = deployment_factory(partitions=6,
-                                                SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS="1")
+    deployment: Deployment = deployment_factory(
+        partitions=6, SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS="1",
+        SUPPORTPULSE_STAFFING_QUEUE_TARGETS='{"returns": {"target_ratio": 0.95, '
+                                            '"within_seconds": 20}}',
+    )
     deployment.produce(scenario())
     fixed = f"fixed:{NOW.isoformat()}"
     first = deployment.worker(clock=fixed).start(wait_ready=False)
