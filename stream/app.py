@@ -543,6 +543,10 @@ class Pipeline:
         # the count of partition numbers sums to the topic partition count across workers.
         live.partitions_owned = lambda: len({p for t in self.tables.values() for p in t.owned()})
         live.redis_up = lambda: bool(self._redis_up)
+        live.table_keys = lambda: {
+            name: sum(len(part.values) for part in table.ready_partitions())
+            for name, table in self.tables.items()
+        }
 
     def live_gauges(self) -> dict[GaugeKey, int]:
         total: dict[GaugeKey, int] = {}

@@ -56,6 +56,7 @@ class LiveView:
     now: Callable[[], datetime] | None = None
     last_event_at: dict[str, datetime] = field(default_factory=dict)
     partitions_owned: Callable[[], int] = lambda: 0
+    table_keys: Callable[[], Mapping[str, int]] = dict
     redis_up: Callable[[], bool] = lambda: False
 
 
@@ -292,6 +293,13 @@ class LiveCollector(Collector):
             last = live.last_event_at.get(stream)
             lag.add_metric([stream], max(0.0, (now - last).total_seconds()) if last and now else 0)
         yield lag
+        keys = GaugeMetricFamily(
+            "support_table_keys", "Keys held in this worker's tables (state size).",
+            labels=["table"],
+        )
+        for table, count in sorted(live.table_keys().items()):
+            keys.add_metric([table], count)
+        yield keys
         yield GaugeMetricFamily(
             "support_partitions_owned",
             "Input partitions this worker owns.",
