@@ -25,7 +25,7 @@ from faust.types import EventT
 from prometheus_client import CollectorRegistry, generate_latest
 
 from stream.domain import effects as fx
-from stream.domain.clock import Clock
+from stream.domain.clock import Clock, EventClock
 from stream.domain.commerce import Commerce, ContactRecord, CustomerState
 from stream.domain.conversations import Chats, Tickets
 from stream.domain.effects import AgentStat, Count, Effect, Notice
@@ -143,8 +143,12 @@ class Pipeline:
             settings.queues,
             targets,
             {
-                queue: dataclasses.replace(targets, **overrides)
-                for queue, overrides in settings.staffing_queue_targets.items()
+                queue: dataclasses.replace(
+                    targets,
+                    chat_target_seconds=chat_target(self.rules, queue),
+                    **settings.staffing_queue_targets.get(queue, {}),
+                )
+                for queue in [*settings.queues, "other"]
             },
             load_forecast(settings.forecast_file, settings.forecast_multiplier),
             settings.timezone,
@@ -261,11 +265,17 @@ class Pipeline:
         if self.rules is None:
             return
         now = self.clock.now()
+        per_partition = isinstance(self.clock, EventClock)
         for stream in SLA_STREAMS:
             for part in self.tables[stream].ready_partitions():
                 if not part.caught_up:
                     continue
-                for key in part.pop_due(now):
+                due_at = now
+                if per_partition and part.meta.watermark is not None:
+                    # In event time a partition is only as far as its own events: another
+                    # partition's later events must not breach targets answered here.
+                    due_at = min(now, part.meta.watermark)
+                for key in part.pop_due(due_at):
                     await self.app.producer.send(
                         self.sla_due.get_topic_name(), key.encode(), stream.encode(),
                         part.partition, None, None,
@@ -359,8 +369,11 @@ class Pipeline:
                 part = await table.partition(message.partition)
                 if part is None:
                     continue
+                at = now
+                if isinstance(self.clock, EventClock) and part.meta.watermark is not None:
+                    at = min(now, part.meta.watermark)  # see sweep()
                 try:
-                    effects = part.evaluate(message.key.decode(), now)
+                    effects = part.evaluate(message.key.decode(), at)
                 except Exception as exc:  # never stop the SLA agent on one conversation
                     log.error("SLA evaluation failed in partition %d: %s", message.partition,
                               type(exc).__name__)
@@ -637,6 +650,12 @@ def _utcnow() -> datetime:
 
 def _rfc3339(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def chat_target(rules: SlaRules | None, queue: str) -> float:
+    """The chat first-response target of a queue's policy (what a projected breach misses)."""
+    policy = rules.book.find("chat", "normal", queue, None) if rules else None
+    return policy.targets.get("first_response", 120.0) if policy else 120.0
 
 
 def load_rules(settings: Settings) -> SlaRules | None:

@@ -64,6 +64,8 @@ def run_demo(
             "SUPPORTPULSE_PARTITIONS": "4",
             "SUPPORTPULSE_LOG_LEVEL": "warn",
         }
+        # The simulator's agents spend about 1.4 touches × 300 s on a ticket.
+        env.setdefault("SUPPORTPULSE_TICKET_AHT_SECONDS", "420")
         if FORECAST.exists():
             # The baseline is a normal week; the peak profiles multiply it (DOMAIN.md).
             env.setdefault("SUPPORTPULSE_FORECAST_FILE", str(FORECAST))

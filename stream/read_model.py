@@ -25,6 +25,9 @@ from stream.domain.sla import SlaRules
 log = logging.getLogger(__name__)
 
 ENTRY_TTL_SECONDS = 30 * 86400
+# Dedupe markers only have to outlive a crash-and-replay window (minutes); a day keeps Redis
+# bounded by one day's SLA events.
+SENT_MARKER_TTL_SECONDS = 86400
 
 
 class AtRiskEntry(msgspec.Struct):
@@ -168,7 +171,7 @@ class ReadModel:
             return
         pipe = self.client.pipeline(transaction=False)
         for notice in notices:
-            pipe.set(self._sent_key(*notice), b"1", ex=ENTRY_TTL_SECONDS)
+            pipe.set(self._sent_key(*notice), b"1", ex=SENT_MARKER_TTL_SECONDS)
         try:
             await pipe.execute()
         except (redis.RedisError, OSError):

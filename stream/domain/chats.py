@@ -130,6 +130,7 @@ def apply_chat(
                 state.agent_id = event.agent_id
         case ChatEnded():
             if state.status not in TERMINAL:
+                effects.extend(_sla_close(state, occurred_at, rules))
                 resolver = event.resolved_by or ("agent" if state.accepted_at else "bot")
                 state.status = ENDED
                 state.ended_at = occurred_at
@@ -147,6 +148,7 @@ def apply_chat(
                     ]
         case ChatAbandoned():
             if state.status == WAITING:
+                effects.extend(_sla_close(state, occurred_at, rules))
                 state.status = ABANDONED
                 state.ended_at = occurred_at
                 if state.requested and state.requested_at is not None:
@@ -213,3 +215,10 @@ def evaluate_chat(
         return None, []
     state = msgspec.structs.replace(state, sla=track)
     return state, sla_effects(events, "chat", state.priority, state.queue)
+
+
+def _sla_close(state: ChatState, at: datetime, rules: SlaRules | None) -> list[Effect]:
+    if rules is None or state.sla is None:
+        return []
+    state.sla, events = rules.close(state.sla, at)
+    return sla_effects(events, "chat", state.priority, state.queue)

@@ -46,6 +46,7 @@ class StaffingTargets:
     chat_aht_seconds: float = 480.0  # until handle time has been observed
     ticket_aht_seconds: float = 600.0
     ticket_occupancy: float = 0.85
+    chat_target_seconds: float = 120.0  # the chat first-response SLA target of the queue
 
 
 @dataclass(frozen=True)
@@ -112,23 +113,30 @@ def queue_signals(
     )
     online = int(sum(p.online for p in partials))
     capacity = sum(p.capacity for p in partials)
-    concurrency = max(1, round(capacity / online)) if online else 1
+    # Chat slots, not agents, serve chats: an agent with max_chats 3 is three servers whose
+    # measured handle time already reflects the shared attention (staffing.py's assumption).
+    # Agents differ, so slots convert to agents with the mean max_chats of those online.
+    slots_per_agent = capacity / online if online else 1.0
     chat = required_agents(
         chat_rate, aht, targets.target_ratio, targets.within_seconds,
-        concurrency=concurrency, patience_seconds=patience,
+        patience_seconds=patience,
     )
     tickets = required_agents_workload(
         ticket_per_hour, targets.ticket_aht_seconds, targets.ticket_occupancy
     )
-    required = chat.required_agents + tickets
-    # The agents a chat queue gets are those not needed for its ticket workload.
-    chat_agents = max(0, online - tickets)
+    required = math.ceil(chat.required_agents / max(slots_per_agent, 1.0)) + tickets
+    # The chat slots a queue has are those of the agents not needed for its ticket workload.
+    chat_slots = int(capacity * max(0, online - tickets) / online) if online else 0
     predicted = evaluate(
-        chat_agents, chat_rate, aht, targets.within_seconds,
-        concurrency=concurrency, patience_seconds=patience,
+        chat_slots, chat_rate, aht, targets.within_seconds, patience_seconds=patience
     )
+    # New chats that will miss their first-response target at the predicted service level.
+    answered_in_time = evaluate(
+        chat_slots, chat_rate, aht, targets.chat_target_seconds, patience_seconds=patience
+    ).service_level_ratio
     projected = {
-        name: _projected_breaches(partials, minute, span, chat_agents * concurrency, aht)
+        name: round(chat_rate * span * 60 * (1 - answered_in_time)
+                    + _projected_breaches(partials, minute, span, chat_slots, aht), 2)
         for name, span in HORIZONS.items()
     }
     return QueueSignals(

@@ -188,6 +188,22 @@ class SlaRules:
                 events += new
         return track, events
 
+    def close(self, track: SlaTrack, at: datetime) -> tuple[SlaTrack, list[SlaEvent]]:
+        """The conversation ended unanswered (abandoned, ended by a bot): a target already past
+        its deadline was breached, whether or not the sweep had noticed it yet."""
+        policy = self.policy(track)
+        if policy is None:
+            return track, []
+        events: list[SlaEvent] = []
+        for clock in track.clocks:
+            if not clock.is_running or track.has(clock.target, BREACHED):
+                continue
+            deadline = clock.deadline(policy.calendar)
+            if deadline is not None and at > deadline:
+                track, new = self._mark(track, clock.target, BREACHED, deadline)
+                events += new
+        return track, events
+
     def due_times(self, track: SlaTrack) -> Iterator[datetime]:
         """Instants at which `evaluate` may change something: warn points and deadlines."""
         policy = self.policy(track)

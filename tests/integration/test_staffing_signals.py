@@ -3,6 +3,7 @@ one worker, and equals the Erlang formulas applied to the scenario's cluster-wid
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,13 +55,15 @@ def expected(queue: str) -> dict[str, float]:
     else:
         rate, aht, patience, online, concurrency = 3 / 900, 480.0, None, 1, 1
         ratio, within = 0.95, 20.0
-    need = required_agents(rate, aht, ratio, within, concurrency=concurrency,
-                           patience_seconds=patience)
-    now = evaluate(online, rate, aht, within, concurrency=concurrency, patience_seconds=patience)
+    # Chat slots serve chats (agents × their max_chats); agents needed = slots / mean max_chats.
+    slots = online * concurrency
+    need = required_agents(rate, aht, ratio, within, patience_seconds=patience)
+    agents = math.ceil(need.required_agents / concurrency)
+    now = evaluate(slots, rate, aht, within, patience_seconds=patience)
     return {
-        "support_staffing_required_agents": need.required_agents,
+        "support_staffing_required_agents": agents,
         "support_staffing_available_agents": online,
-        "support_staffing_gap_agents": need.required_agents - online,
+        "support_staffing_gap_agents": agents - online,
         "support_staffing_predicted_wait_seconds": now.predicted_wait_seconds,
         "support_staffing_predicted_service_level_ratio": now.service_level_ratio,
     }
