@@ -100,10 +100,17 @@ class ReadModel:
             pipe.zrem(zset, *members)
             pipe.hdel(details, *members)
             if state is not None:
-                for entry in entries_for(key, state, stream, self.rules):
-                    member = f"{key}|{entry.target}"
-                    pipe.zadd(zset, {member: _epoch(entry.deadline)})
-                    pipe.hset(details, member, self._encoder.encode(entry))
+                self._add(pipe, zset, details, key, state, stream)
+        return await self._execute(pipe, stream, partition)
+
+    def _add(self, pipe: Any, zset: str, details: str, key: str, state: Any, stream: str) -> None:
+        assert self.rules is not None
+        for entry in entries_for(key, state, stream, self.rules):
+            member = f"{key}|{entry.target}"
+            pipe.zadd(zset, {member: _epoch(entry.deadline)})
+            pipe.hset(details, member, self._encoder.encode(entry))
+
+    async def _execute(self, pipe: Any, stream: str, partition: int) -> bool:
         try:
             await pipe.execute()
         except (redis.RedisError, OSError):
@@ -118,14 +125,8 @@ class ReadModel:
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(zset, details)
         for key, value in list(state.values.items()):
-            for entry in entries_for(key, value, stream, self.rules):
-                member = f"{key}|{entry.target}"
-                pipe.zadd(zset, {member: _epoch(entry.deadline)})
-                pipe.hset(details, member, self._encoder.encode(entry))
-        try:
-            await pipe.execute()
-        except (redis.RedisError, OSError):
-            self.needs_rebuild.add((stream, partition))
+            self._add(pipe, zset, details, key, value, stream)
+        if not await self._execute(pipe, stream, partition):
             return False
         self.needs_rebuild.discard((stream, partition))
         return True

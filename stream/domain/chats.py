@@ -20,7 +20,7 @@ from stream.domain.events import (
     ChatTransferred,
     Event,
 )
-from stream.domain.recent import remember, seen
+from stream.domain.recent import begin
 from stream.domain.sla import SlaRules, SlaTrack, sla_effects
 
 WAITING, ACTIVE, ENDED, ABANDONED = "waiting", "active", "ended", "abandoned"
@@ -66,18 +66,13 @@ def apply_chat(
     rules: SlaRules | None = None,
 ) -> tuple[ChatState | None, list[Effect]]:
     """Apply one chat event; `label_of` maps a queue name to its bounded label value."""
-    if state is not None and seen(state.recent, event.event_id):
+    started = begin(
+        state, lambda: ChatState(offset=offset, updated_at=occurred_at, recent=[]),
+        event.event_id, occurred_at, offset, "chats",
+    )
+    if started is None:
         return None, []
-    effects: list[Effect] = []
-    if state is None:
-        state = ChatState(offset=offset, updated_at=occurred_at, recent=[])
-    else:
-        if occurred_at < state.updated_at:
-            effects.append(Count(fx.EVENTS_LATE, ("chats",)))
-        state = msgspec.structs.replace(state, offset=offset)
-    state.recent = remember(state.recent, event.event_id)
-    if occurred_at > state.updated_at:
-        state.updated_at = occurred_at
+    state, effects = started
 
     match event:
         case ChatRequested():

@@ -12,11 +12,10 @@ from datetime import datetime
 
 import msgspec
 
-from stream.domain import effects as fx
-from stream.domain.effects import Count, Effect
+from stream.domain.effects import Effect
 from stream.domain.events import AgentStatusChanged, Event
 from stream.domain.partition import GaugeKey, LabelOf
-from stream.domain.recent import remember, seen
+from stream.domain.recent import begin
 
 AGENTS = "agents"
 AGENT_CHAT_CAPACITY = "agent_chat_capacity"
@@ -45,19 +44,15 @@ class Presence:
     ) -> tuple[AgentState | None, list[Effect]]:
         if not isinstance(event, AgentStatusChanged):
             raise TypeError(f"not an agent event: {type(event).__name__}")
-        if state is not None and seen(state.recent, event.event_id):
+        started = begin(
+            state, lambda: AgentState(offset=offset, updated_at=occurred_at, recent=[]),
+            event.event_id, occurred_at, offset, "agents",
+        )
+        if started is None:
             return None, []
-        effects: list[Effect] = []
-        if state is None:
-            state = AgentState(offset=offset, updated_at=occurred_at, recent=[])
-        else:
-            state = msgspec.structs.replace(state, offset=offset)
-            if occurred_at < state.updated_at:
-                effects.append(Count(fx.EVENTS_LATE, ("agents",)))
-        state.recent = remember(state.recent, event.event_id)
+        state, effects = started
         if state.status_at is not None and occurred_at < state.status_at:
             return state, effects  # a newer presence is already applied
-        state.updated_at = max(state.updated_at, occurred_at)
         state.status = event.status
         state.queues = sorted(set(event.queues))[:64]  # bounded per agent
         state.max_chats = event.max_chats

@@ -23,7 +23,7 @@ from stream.domain.events import (
     TicketReplied,
     TicketStatusChanged,
 )
-from stream.domain.recent import remember, seen
+from stream.domain.recent import begin
 from stream.domain.sla import SlaEvent, SlaRules, SlaTrack, sla_effects
 
 OPEN_STATUSES = frozenset({"new", "open", "pending", "on_hold"})
@@ -74,18 +74,13 @@ def apply_ticket(
     rules: SlaRules | None = None,
 ) -> tuple[TicketState | None, list[Effect]]:
     """Apply one ticket event. Returns (None, []) when the event changes nothing."""
-    if state is not None and seen(state.recent, event.event_id):
+    started = begin(
+        state, lambda: TicketState(offset=offset, updated_at=occurred_at, recent=[]),
+        event.event_id, occurred_at, offset, "tickets",
+    )
+    if started is None:
         return None, []
-    effects: list[Effect] = []
-    if state is None:
-        state = TicketState(offset=offset, updated_at=occurred_at, recent=[])
-    else:
-        if occurred_at < state.updated_at:
-            effects.append(Count(fx.EVENTS_LATE, ("tickets",)))
-        state = msgspec.structs.replace(state, offset=offset)
-    state.recent = remember(state.recent, event.event_id)
-    if occurred_at > state.updated_at:
-        state.updated_at = occurred_at
+    state, effects = started
 
     match event:
         case TicketCreated():
