@@ -8,6 +8,7 @@ What it does (the steps of `stream.demo.run_demo`, without the board):
 
 1. an embedded tansu broker and redis-server on free loopback ports (`embedded_stack`);
 2. one worker subprocess, `python -m stream.cli worker --clock event`, with the demo's settings
+   (including SUPPORTPULSE_TICKET_AHT_SECONDS=420, the simulator's ~1.4 touches x 300 s)
    plus SUPPORTPULSE_FORECAST_FILE=config/forecast.yaml, SUPPORTPULSE_FORECAST_MULTIPLIER=3
    ("plan for last year's busiest day x 3") and SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS=2;
 3. the seeded simulation (`generate(profile, seed, today START_HOUR:00 local, duration)`)
@@ -381,6 +382,8 @@ def run_series(args: argparse.Namespace) -> list[dict[str, Any]]:
             "SUPPORTPULSE_FORECAST_FILE": str(args.forecast),
             "SUPPORTPULSE_FORECAST_MULTIPLIER": f"{args.multiplier:g}",
             "SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS": f"{args.rollup_interval:g}",
+            # Simulator agents: ~1.4 touches x 300 s per ticket (as stream/demo.py).
+            "SUPPORTPULSE_TICKET_AHT_SECONDS": "420",
         }
         env.pop("SUPPORTPULSE_API_TOKEN", None)
         settings = Settings(

@@ -110,11 +110,13 @@ class ChangelogTable(Generic[S]):
         changes: dict[int, list[tuple[str, S | None]]] = {}
         for p, state in self.partitions.items():
             puts, deletes = state.drain()
-            for key, value in puts:
-                await send(self.topic, key.encode(), self._encoder.encode(value), p)
+            # Window buckets before values: a bucket guards itself with its own offset, a
+            # value written first would make the replay skip the event before it is tallied.
             for key, window in state.drain_windows():
                 payload = None if window is None else self._encoder.encode(window)
                 await send(self.topic, key.encode(), payload, p)
+            for key, value in puts:
+                await send(self.topic, key.encode(), self._encoder.encode(value), p)
             meta = state.meta_if_dirty()
             if meta is not None:
                 # After the values: it marks the batch as applied on replay.

@@ -89,6 +89,7 @@ class PartitionState(Generic[S]):
         # tick does not grow with the number of open conversations (invariant 8).
         self._due: list[tuple[datetime, str]] = []
         self._dirty: dict[str, S | None] = {}
+        self._final: dict[str, S] = {}
         self._meta_dirty = False
         # Event-time windows: minute → {"metric|label": value}, and hour → arrivals per channel
         # (for forecasts from history). Counted under the same offset rules as the state, so a
@@ -125,6 +126,9 @@ class PartitionState(Generic[S]):
             self.meta.watermark = at
         old = self.values.get(key)
         if old is not None and offset <= old.offset:
+            # Replayed onto a key written before a crash: still let the watermark expire keys,
+            # exactly as the first pass did at this offset.
+            self._expire_due()
             return None
         new, effects = self.kind.apply(old, decoded.event, at, offset)
         if new is not None:
@@ -258,6 +262,11 @@ class PartitionState(Generic[S]):
             if ended is None or ended + self.retention != due:
                 continue
             del self.values[key]
+            if self._dirty.get(key) is not None:
+                # Changed and expired in the same batch: its last value is still written
+                # before the meta record, so a crash that loses the tombstone (written after
+                # it) leaves the ended value, which expires again, never an older one.
+                self._final[key] = state
             self._dirty[key] = None
             self._swap(key, state, None)
 
@@ -271,7 +280,9 @@ class PartitionState(Generic[S]):
         lost in a crash is harmless: the key expires again at the next event.
         """
         dirty, self._dirty = self._dirty, {}
+        final, self._final = self._final, {}
         puts = [(k, v) for k, v in dirty.items() if v is not None]
+        puts += [(k, v) for k, v in final.items() if dirty.get(k) is None]
         deletes = [k for k, v in dirty.items() if v is None]
         return puts, deletes
 
@@ -327,6 +338,9 @@ class PartitionState(Generic[S]):
                 self._due.append((due, key))
         heapq.heapify(self._expiry)
         heapq.heapify(self._due)
+        # Deletions written after the meta record may have been lost in a crash: what was due
+        # at the recovered watermark is deleted again now.
+        self._expire_due()
 
     def oldest_waiting(self) -> dict[str, datetime]:
         return {queue: min(keys.values()) for queue, keys in self.waiting.items() if keys}
