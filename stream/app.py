@@ -7,6 +7,7 @@ agent takes events in batches so every changed key is written to the changelog o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hmac
 import logging
@@ -37,7 +38,7 @@ from stream.domain.sla import SlaRules
 from stream.domain.sla_policy import load_policy_book
 from stream.kafka_io import changelog_topics
 from stream.metrics import Metrics
-from stream.read_model import ReadModel, Scorecards
+from stream.read_model import BackgroundWriter, ReadModel, Scorecards
 from stream.rollups import SignalOwner, build_partials, load_forecast
 from stream.security import faust_credentials, kafka_client_config, redis_kwargs
 from stream.settings import Settings
@@ -135,6 +136,7 @@ class Pipeline:
             self.tables[stream].on_ready = self._rebuild_callback(stream)
         self._json = msgspec.json.Encoder()
         self.scorecards = Scorecards(self.redis, settings.app_id, self.tz)
+        self.writer = BackgroundWriter()
         targets = StaffingTargets(
             settings.staffing_target_ratio, settings.staffing_within_seconds,
             settings.chat_aht_seconds, settings.ticket_aht_seconds, settings.ticket_occupancy,
@@ -381,7 +383,8 @@ class Pipeline:
                 self.metrics.apply(effects)
                 notices += effects
                 touched.add(name)
-            await self.publish_notices(notices, now)  # before the changelog: see process()
+            # Time-driven notices may come from replayed sweep commands: always check.
+            await self.publish_notices(notices, now, check=True)  # before the changelog
             for name in touched:
                 await self._flush(name)
 
@@ -459,13 +462,16 @@ class Pipeline:
                 self._json.encode(contact), None, None, None,
             )
         if seen_customers:
-            await self.record_customers(seen_customers, contacts)
+            self.writer.submit(partial(self.record_customers, seen_customers, contacts))
         stats = [e for e in notices if isinstance(e, AgentStat)]
         if stats:
-            try:
-                await self.scorecards.record(stats)
-            except (redis.RedisError, OSError):
-                self._redis_up = False  # the scorecard misses these; the pipeline goes on
+            self.writer.submit(partial(self._record_stats, stats))
+
+    async def _record_stats(self, stats: list[AgentStat]) -> None:
+        try:
+            await self.scorecards.record(stats)
+        except (redis.RedisError, OSError):
+            self._redis_up = False  # the scorecard misses these; the pipeline goes on
 
     async def record_customers(
         self, seen: list[tuple[str, datetime]], contacts: list[ContactRecord]
@@ -493,17 +499,36 @@ class Pipeline:
         changes = await self.tables[stream].flush(self._send)
         if stream in SLA_STREAMS and self.rules is not None:
             for partition, changed in changes.items():
-                if not await self.read_model.update(stream, partition, changed):
-                    self._redis_up = False
+                self.writer.submit(
+                    partial(self._update_read_model, stream, partition, changed),
+                    on_drop=partial(self.read_model.needs_rebuild.add, (stream, partition)),
+                )
 
-    async def publish_notices(self, effects: Sequence[Effect], now: datetime) -> None:
-        """Send `support.sla` events, skipping those an earlier incarnation already sent."""
+    async def _update_read_model(self, stream: str, partition: int, changed: Any) -> None:
+        if not await self.read_model.update(stream, partition, changed):
+            self._redis_up = False
+
+    async def publish_notices(
+        self, effects: Sequence[Effect], now: datetime, *, check: bool | None = None
+    ) -> None:
+        """Send `support.sla` events, skipping those an earlier incarnation already sent.
+
+        Only input that may have been processed before a crash can repeat a notice: input up
+        to the end offset a partition had when it was assigned. Redis is asked only while a
+        partition is still catching up (or when `check` says so); fresh input skips the trip.
+        """
         notices = [e for e in effects if isinstance(e, Notice)]
         if not notices:
             return
         ids = [(n.conversation, n.target, n.kind) for n in notices]
-        sent = await self.read_model.already_sent(ids)
-        delivered: list[tuple[str, str, str]] = []
+        if check is None:
+            check = any(
+                not part.caught_up
+                for stream in SLA_STREAMS
+                for part in self.tables[stream].ready_partitions()
+            )
+        sent = await self.read_model.already_sent(ids) if check else [False] * len(ids)
+        delivered: list[tuple[tuple[str, str, str], Any]] = []
         for notice, ident, done in zip(notices, ids, sent, strict=True):
             if done:
                 continue
@@ -520,15 +545,22 @@ class Pipeline:
                 "priority": notice.priority,
                 "queue": notice.queue,
             }
-            await self.app.producer.send(
+            future = await self.app.producer.send(
                 self.settings.topic_sla, notice.conversation.encode(),
                 self._json.encode(payload), None, None, None,
             )
-            delivered.append(ident)
+            delivered.append((ident, future))
         if delivered:
-            # Marked only once delivered: a crash before that re-sends rather than loses.
-            await self.app.producer.flush()
-            await self.read_model.mark_sent(delivered)
+            self.writer.submit(partial(self._mark_when_delivered, delivered))
+
+    async def _mark_when_delivered(self, sends: list[tuple[tuple[str, str, str], Any]]) -> None:
+        """Marked only once delivered: a crash before that re-sends rather than loses."""
+        delivered = []
+        for ident, future in sends:
+            with contextlib.suppress(Exception):  # not delivered: not marked, may be re-sent
+                await future
+                delivered.append(ident)
+        await self.read_model.mark_sent(delivered)
 
     async def _send(self, topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
         return await self.app.producer.send(topic, key, value, partition, None, None)

@@ -8,9 +8,10 @@ down only degrades these extras (`support_redis_up 0`) and marks the partitions 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +29,47 @@ ENTRY_TTL_SECONDS = 30 * 86400
 # Dedupe markers only have to outlive a crash-and-replay window (minutes); a day keeps Redis
 # bounded by one day's SLA events.
 SENT_MARKER_TTL_SECONDS = 86400
+
+
+class BackgroundWriter:
+    """Runs read-model writes in order, off the processing path (invariant 7: Redis must never
+    slow the pipeline down). Bounded: when Redis falls behind, jobs are dropped and `on_drop`
+    lets the caller schedule a rebuild."""
+
+    def __init__(self, limit: int = 10000) -> None:
+        self.limit = limit
+        self.dropped = 0
+        self._queue: asyncio.Queue[Callable[[], Awaitable[None]]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(
+        self, job: Callable[[], Awaitable[None]], on_drop: Callable[[], None] | None = None
+    ) -> None:
+        if self._queue is None:
+            self._queue = asyncio.Queue(self.limit)
+            self._task = asyncio.ensure_future(self._run())
+        try:
+            self._queue.put_nowait(job)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if on_drop is not None:
+                on_drop()
+
+    async def drain(self) -> None:
+        """Wait until everything submitted so far is written (tests, shutdown)."""
+        if self._queue is not None:
+            await self._queue.join()
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            job = await self._queue.get()
+            try:
+                await job()
+            except Exception:  # a read-model write must never end the writer
+                log.warning("read model write failed", exc_info=True)
+            finally:
+                self._queue.task_done()
 
 
 class AtRiskEntry(msgspec.Struct):

@@ -223,6 +223,7 @@ class Decoded(msgspec.Struct, frozen=True):
 
 _json_decoder: Final = msgspec.json.Decoder()
 MIN_TIME: Final = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_AMOUNT: Final = Decimal("1e12")
 MAX_TIME: Final = datetime(2100, 1, 1, tzinfo=UTC)
 _MISSING_RE: Final = re.compile(r"missing required field `([^`]+)`")
 
@@ -251,12 +252,13 @@ def parse_timestamp(text: str) -> datetime | None:
 
 def _valid_amount(amount: str | float) -> bool:
     if isinstance(amount, float | int):
-        return amount >= 0 and amount == amount and amount != float("inf")
+        return 0 <= amount < MAX_AMOUNT
     try:
         value = Decimal(amount)
     except InvalidOperation:
         return False
-    return value.is_finite() and value >= 0 and len(amount) <= 40
+    # Commerce counts float(amount): beyond float range the revenue counter would be +Inf.
+    return value.is_finite() and 0 <= value < MAX_AMOUNT and len(amount) <= 40
 
 
 def decode(

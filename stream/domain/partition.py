@@ -236,6 +236,19 @@ class PartitionState(Generic[S]):
         due = self.kind.next_due(new)
         if due is not None and (old is None or self.kind.next_due(old) != due):
             heapq.heappush(self._due, (due, key))
+            self._compact_due()
+
+    def _compact_due(self) -> None:
+        """Lazy deletion leaves an entry per closed or changed conversation until its deadline
+        passes; rebuild the index once those outnumber the live values (amortised O(1))."""
+        if len(self._due) <= 2 * len(self.values) + 1024:
+            return
+        self._due = [
+            (due, key)
+            for key, value in self.values.items()
+            if (due := self.kind.next_due(value)) is not None
+        ]
+        heapq.heapify(self._due)
 
     def _swap(self, key: str, old: S | None, new: S | None) -> None:
         if old is not None:
