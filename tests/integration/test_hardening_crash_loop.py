@@ -18,7 +18,7 @@ SLA and DLQ output topics):
   per-partition meta record (applied offset, watermark);
 - the `support.sla` events are equal as a set, and neither pass has a duplicate
   (dedupe key: conversation id, target, type). Before commit 7ae6c00 most runs lost some
-  (notices were published after the changelog write; see test_hardening_sla_notices.py);
+  (notices were published after the changelog write; fixed, notices now go out first);
 - the reference pass's counters equal counts taken from the log itself.
 
 Prometheus counters of the crash-looped worker are not compared: a restarted process starts
