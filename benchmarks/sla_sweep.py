@@ -4,13 +4,17 @@ The sweep pops only due keys from a per-partition deadline heap, so its cost sho
 open-but-not-due tickets grow. Each row: N open tickets (due in 1–24 h), 100 tickets falling due
 per tick; we time `pop_due` + `evaluate` of the due keys, the whole work of one tick.
 
-    python benchmarks/sla_sweep.py [--sizes 10000,100000,1000000]
+    python benchmarks/sla_sweep.py [--sizes 10000,100000,1000000] [--json]
+
+`benchmarks/run.py` runs it as a subprocess per size (`--json`), so each size starts from a fresh
+heap and 1M tickets do not stay resident for the rest of the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import random
 import statistics
 import time
@@ -76,8 +80,18 @@ def measure(n: int, rules: SlaRules) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--json", action="store_true", help="one JSON object per size")
     args = parser.parse_args()
     rules = SlaRules(load_policy_book(ROOT / "config" / "sla-policy.yaml"))
+    if args.json:
+        for n in (int(s) for s in args.sizes.split(",")):
+            started = time.perf_counter()
+            median, worst, due = measure(n, rules)
+            print(json.dumps({
+                "open_tickets": n, "due_per_tick": due, "median_ms": round(median, 3),
+                "max_ms": round(worst, 3), "build_s": round(time.perf_counter() - started, 1),
+            }), flush=True)
+        return
     print(f"{'open tickets':>14} {'due/tick':>9} {'median ms/tick':>15} {'max ms/tick':>12}")
     for n in (int(s) for s in args.sizes.split(",")):
         median, worst, due = measure(n, rules)

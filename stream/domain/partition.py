@@ -366,10 +366,16 @@ def _with_conversation(effects: list[Effect], key: str) -> list[Effect]:
     return [e._replace(conversation=key) if isinstance(e, Notice) else e for e in effects]
 
 
-def sum_gauges(partitions: Iterable[PartitionState[S]]) -> Counter[GaugeKey]:
+def sum_gauges(
+    partitions: Iterable[PartitionState[S]], skip: frozenset[str] = frozenset()
+) -> Counter[GaugeKey]:
+    """Gauges summed over partitions, leaving out the gauge names in `skip`."""
     total: Counter[GaugeKey] = Counter()
     for state in partitions:
-        total.update(state.gauges)
+        if skip:
+            total.update({k: v for k, v in state.gauges.items() if k[0] not in skip})
+        else:
+            total.update(state.gauges)
     return total
 
 
