@@ -225,6 +225,13 @@ def fetch_json(url: str, token: str | None) -> Any:
         fail(f"{url}: {exc}")
 
 
+def fetch_from_worker(urls: list[str] | None, path: str) -> Any:
+    """GET `path` as JSON from the first worker (the configured one by default), with the token."""
+    settings = load_settings()
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    return fetch_json(worker_urls(urls, settings, path)[0], token)
+
+
 @app.command("at-risk")
 def at_risk(
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 20,
@@ -234,9 +241,7 @@ def at_risk(
     ] = None,
 ) -> None:
     """The at-risk and breached conversations, soonest deadline first."""
-    settings = load_settings()
-    token = settings.api_token.get_secret_value() if settings.api_token else None
-    items = fetch_json(worker_urls(url, settings, f"/sla/at-risk?limit={limit}")[0], token)
+    items = fetch_from_worker(url, f"/sla/at-risk?limit={limit}")
     if json_output:
         print_json(items)
         return
@@ -264,9 +269,7 @@ def agents(
     ] = None,
 ) -> None:
     """Today's per-agent scorecard: replies, solved, median first response, CSAT."""
-    settings = load_settings()
-    token = settings.api_token.get_secret_value() if settings.api_token else None
-    cards = fetch_json(worker_urls(url, settings, "/agents")[0], token)
+    cards = fetch_from_worker(url, "/agents")
     if json_output:
         print_json(cards)
         return

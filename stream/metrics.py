@@ -27,6 +27,7 @@ from stream.domain.commerce import (
 from stream.domain.effects import Count, Effect, Observe
 from stream.domain.events import CHANNELS, PRIORITIES, REJECT_REASONS, TYPES_BY_STREAM
 
+EVENTS = "events"  # support_events_total, kept with the effect counters for the child cache
 AUTHORS = ("agent", "customer", "bot")
 TARGETS = ("first_response", "next_response", "resolution")
 RESOLVERS = ("agent", "bot", "self_service")
@@ -110,6 +111,7 @@ class Metrics:
                 "sla_breaches", "SLA targets breached.", ("channel", "priority", "target")
             ),
             fx.EVENTS_LATE: self.late,
+            EVENTS: self.events,
         }
         self.histograms: dict[str, Histogram] = {
             fx.FIRST_RESPONSE_SECONDS: Histogram(
@@ -187,14 +189,7 @@ class Metrics:
             # Tally and Notice effects are handled by the partition and the pipeline.
 
     def event(self, stream: str, type_name: str) -> None:
-        self.child_event(stream, type_name).inc()
-
-    def child_event(self, stream: str, type_name: str) -> Any:
-        key = ("events", (stream, type_name))
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = self.events.labels(stream, type_name)
-        return child
+        self.child(EVENTS, (stream, type_name)).inc()
 
     def reject(self, reason: str) -> None:
         self.rejected.labels(reason).inc()
