@@ -480,7 +480,8 @@ def half_hour_table(rows: list[dict[str, Any]]) -> str:
         return text.rjust(width)
 
     head = (f"{'sim':>5} {'src':>3} | {'gap o/r/p/g':>15} | {'req o/r/p/g':>15} | "
-            f"{'avail o/r/p/g':>15} | {'p30':>4} {'p60':>4} | {'brch':>5} {'chFR':>4} {'chNR':>4} "
+            f"{'avail o/r/p/g':>15} | {'p30':>4} {'nx30':>4} {'p60':>4} | {'brch':>5} "
+            f"{'chFR':>4} {'chNR':>4} "
             f"{'tk':>4} | "
             f"{'wait':>4} | {'chat act/fc/proj':>16}")
     lines = [head, "-" * len(head)]
@@ -495,7 +496,8 @@ def half_hour_table(rows: list[dict[str, Any]]) -> str:
             lines.append(
                 f"{mark:%H:%M} {r['sim_source'][:3]:>3} | {quad('gap'):>15} | "
                 f"{quad('required'):>15} | {quad('available'):>15} | "
-                f"{fmt(r['projected30_sum'], 4)} {fmt(r['projected60_sum'], 4)} | "
+                f"{fmt(r['projected30_sum'], 4)} {fmt(_next_breaches(timed, mark), 4)} "
+                f"{fmt(r['projected60_sum'], 4)} | "
                 f"{fmt(r['breaches_total'], 5)} {fmt(r['breaches_chat_first_response'], 4)} "
                 f"{fmt(r['breaches_chat_next_response'], 4)} {fmt(_ticket_breaches(r), 4)} | "
                 f"{fmt(r['chat_waiting'], 4)} | "
@@ -504,6 +506,67 @@ def half_hour_table(rows: list[dict[str, Any]]) -> str:
             )
         mark += timedelta(minutes=30)
     return "\n".join(lines)
+
+
+def _breaches_at(timed: list[tuple[datetime, dict[str, Any]]], at: datetime) -> float | None:
+    """support_sla_breaches_total at the last scrape at or before `at` (None: after the end)."""
+    if at > timed[-1][0]:
+        return None
+    i = bisect.bisect_right([t for t, _ in timed], at) - 1
+    return float(timed[i][1]["breaches_total"] or 0) if i >= 0 else 0.0
+
+
+def _next_breaches(timed: list[tuple[datetime, dict[str, Any]]], at: datetime) -> float | str:
+    """Breaches that actually happened in the 30 minutes after `at`: what p30 projected."""
+    now, later = _breaches_at(timed, at), _breaches_at(timed, at + timedelta(minutes=30))
+    return "" if now is None or later is None else later - now
+
+
+def projection_check(rows: list[dict[str, Any]], threshold: float = 5.0) -> str:
+    """How well `support_sla_breaches_projected{horizon="30m"}` foretold the next 30 minutes.
+
+    Over every scrape with 30 minutes of series after it: the projection summed over queues
+    against the breaches that followed (correlation, totals), and the lead: the first time the
+    projection reached `threshold` against the first time that many breaches had happened
+    within the preceding 30 minutes.
+    """
+    timed = sorted(
+        ((datetime.fromisoformat(r["sim_worker"]), r) for r in rows
+         if r["sim_worker"] and r["projected30_sum"] != ""),
+        key=lambda pair: pair[0],
+    )
+    pairs = [
+        (float(r["projected30_sum"]), float(after))
+        for t, r in timed
+        if (after := _next_breaches(timed, t)) != ""
+    ]
+    if len(pairs) < 3:
+        return "projection check: too few samples"
+    xs, ys = zip(*pairs, strict=True)
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    cov = sum((x - mx) * (y - my) for x, y in pairs)
+    sx = sum((x - mx) ** 2 for x in xs) ** 0.5
+    sy = sum((y - my) ** 2 for y in ys) ** 0.5
+    r = cov / (sx * sy) if sx and sy else float("nan")
+    first_projected = next((t for t, row in timed
+                            if float(row["projected30_sum"]) >= threshold), None)
+    first_breached = next(
+        (t for t, _ in timed
+         if (before := _breaches_at(timed, t - timedelta(minutes=30))) is not None
+         and float(_breaches_at(timed, t) or 0) - before >= threshold),
+        None,
+    )
+    lead = (
+        f"{(first_breached - first_projected).total_seconds() / 60:+.0f} min"
+        if first_projected and first_breached else "n/a"
+    )
+    return (
+        f"projection check over {len(pairs)} scrapes: mean projected (30m) {mx:.1f}, mean "
+        f"breaches in the next 30 min {my:.1f}, correlation {r:.2f}; first projection >= "
+        f"{threshold:g}: {first_projected and f'{first_projected:%H:%M}'}, first 30 min with "
+        f">= {threshold:g} breaches: {first_breached and f'{first_breached:%H:%M}'} "
+        f"(projection ahead by {lead})"
+    )
 
 
 def _ticket_breaches(row: dict[str, Any]) -> float:
@@ -544,11 +607,13 @@ def main(argv: list[str] | None = None) -> int:
         writer.writerows(rows)
     print(f"\n{len(rows)} samples -> {args.out}\n")
     print("gap/req/avail per queue orders/returns/payments/general; p30/p60 = "
-          "sum of support_sla_breaches_projected; brch = sum of support_sla_breaches_total: "
+          "sum of support_sla_breaches_projected; nx30 = breaches in the next 30 min; "
+          "brch = sum of support_sla_breaches_total: "
           "chFR chat first_response, chNR chat next_response, tk non-chat channels; "
           "wait = chat queue waiting; "
           "chat volume actual/forecast/projected")
     print(half_hour_table(rows))
+    print(projection_check(rows))
     return 0
 
 

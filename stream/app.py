@@ -688,7 +688,7 @@ def _rfc3339(at: datetime) -> str:
 
 def chat_target(rules: SlaRules | None, queue: str) -> float:
     """The chat first-response target of a queue's policy (what a projected breach misses)."""
-    policy = rules.book.find("chat", "normal", queue, None) if rules else None
+    policy = rules.book.find("chat", "normal", queue, None, "chat") if rules else None
     return policy.targets.get("first_response", 120.0) if policy else 120.0
 
 

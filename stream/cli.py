@@ -174,23 +174,37 @@ def sla_deadline(
     created: Annotated[str, typer.Option(help="creation time, RFC 3339 with offset")],
     queue: Annotated[str | None, typer.Option()] = None,
     request_type: Annotated[str | None, typer.Option()] = None,
+    conversation: Annotated[
+        str | None,
+        typer.Option(help="ticket or chat (default: chat for --channel chat, else ticket; "
+                          "a chat converted into a ticket is a ticket of channel chat)"),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
 ) -> None:
     """The policy chosen and each target's deadline, as if the clock ran without pauses."""
     from stream.domain.events import CHANNELS, PRIORITIES, parse_timestamp
     from stream.domain.sla_clock import deadlines_for
-    from stream.domain.sla_policy import NoPolicyError, PolicyFileError, load_policy_book
+    from stream.domain.sla_policy import (
+        CONVERSATIONS,
+        NoPolicyError,
+        PolicyFileError,
+        load_policy_book,
+    )
 
     if channel not in CHANNELS:
         fail(f"--channel must be one of {', '.join(CHANNELS)}")
     if priority not in PRIORITIES:
         fail(f"--priority must be one of {', '.join(PRIORITIES)}")
+    if conversation is not None and conversation not in CONVERSATIONS:
+        fail(f"--conversation must be one of {', '.join(CONVERSATIONS)}")
     at = parse_timestamp(created)
     if at is None:
         fail(f"--created {created!r} is not an RFC 3339 timestamp with an offset")
     try:
         book = load_policy_book(policy)
-        chosen, deadlines = deadlines_for(book, channel, priority, queue, request_type, at)
+        chosen, deadlines = deadlines_for(
+            book, channel, priority, queue, request_type, at, conversation
+        )
     except PolicyFileError as exc:
         fail("\n".join(str(e) for e in exc.errors))
     except NoPolicyError as exc:

@@ -71,6 +71,11 @@ def build_partials(
                     merged = hours.setdefault(h, {})
                     for field, v in bucket.items():
                         merged[field] = merged.get(field, 0.0) + v
+        # (queue, kind) → {deadline minute: open targets} within the longest horizon.
+        due: dict[tuple[str, str], dict[int, float]] = {}
+        for (name, labels), n in gauges.items():
+            if name == SLA_DUE and n and minute <= int(labels[2]) < minute + 60:
+                due.setdefault((labels[0], labels[1]), {})[int(labels[2])] = n
         for queue in queues:
             wanted = {f"{f}|{queue}" for f in QUEUE_FIELDS}
             yield f"queue:{queue}", Partial(
@@ -82,12 +87,8 @@ def build_partials(
                 online=gauges.get((AGENTS, (queue, "online")), 0),
                 capacity=gauges.get((AGENT_CHAT_CAPACITY, (queue,)), 0),
                 waiting=gauges.get(("chat_queue_waiting", (queue,)), 0),
-                due={
-                    int(labels[1]): n
-                    for (name, labels), n in gauges.items()
-                    if name == SLA_DUE and labels[0] == queue and n
-                    and minute <= int(labels[1]) < minute + 60
-                },
+                due=due.get((queue, "ticket"), {}),
+                chat_due=due.get((queue, "chat"), {}),
             )
         for channel in CHANNELS:
             field = f"{fx.ARRIVALS_CHANNEL}|{channel}"

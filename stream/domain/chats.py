@@ -95,7 +95,7 @@ def apply_chat(
                 if rules is not None:
                     state.sla = rules.start(
                         "chat", state.priority, state.queue, None, occurred_at,
-                        targets=("first_response",),
+                        targets=("first_response",), conversation="chat",
                     )
                 if event.campaign_id:
                     effects.append(Count(fx.CAMPAIGN_CHATS, ()))

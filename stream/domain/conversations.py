@@ -19,18 +19,27 @@ CHAT_QUEUE_WAITING = "chat_queue_waiting"
 CHATS_ACTIVE = "chats_active"
 
 
-SLA_DUE = "sla_due"  # (queue label, deadline epoch minute): feeds the breach projection
+# (queue label, kind, deadline epoch minute) → open targets due then: the breach projection's
+# input. Kind `ticket` counts every running ticket target; kind `chat` only waiting chats' first
+# response, the one chat target that free chat slots (rather than the chat's agent) decide.
+SLA_DUE = "sla_due"
 
 
 def _sla_gauges(
-    rules: SlaRules | None, track: SlaTrack | None, channel: str, priority: str, queue: str
+    rules: SlaRules | None,
+    track: SlaTrack | None,
+    channel: str,
+    priority: str,
+    due: tuple[str, str] | None,
 ) -> list[GaugeKey]:
+    """SLA gauge keys; `due` = (queue label, kind) when the deadlines feed the projection."""
     if rules is None or track is None:
         return []
     keys: list[GaugeKey] = [
         (gauge, (channel, priority, target)) for gauge, target in rules.gauge_marks(track)
     ]
-    keys += [(SLA_DUE, (queue, str(minute))) for minute in rules.deadline_minutes(track)]
+    if due is not None:
+        keys += [(SLA_DUE, (*due, str(minute))) for minute in rules.deadline_minutes(track)]
     return keys
 
 
@@ -77,7 +86,9 @@ class Tickets:
         keys = [(TICKETS_OPEN, labels)]
         if state.first_reply_at is None:
             keys.append((TICKETS_AWAITING_FIRST_RESPONSE, labels))
-        return keys + _sla_gauges(self.rules, state.sla, *labels, self.label_of(state.queue))
+        return keys + _sla_gauges(
+            self.rules, state.sla, *labels, (self.label_of(state.queue), "ticket")
+        )
 
     def waiting_since(self, state: TicketState) -> tuple[str, datetime] | None:
         return None
@@ -117,15 +128,15 @@ class Chats:
 
     def contributions(self, state: ChatState) -> Iterable[GaugeKey]:
         keys: list[GaugeKey] = []
+        queue = self.label_of(state.queue)
         if state.is_waiting:
-            keys.append((CHAT_QUEUE_WAITING, (self.label_of(state.queue),)))
+            keys.append((CHAT_QUEUE_WAITING, (queue,)))
         elif state.is_active:
-            keys.append((CHATS_ACTIVE, (self.label_of(state.queue),)))
+            keys.append((CHATS_ACTIVE, (queue,)))
         else:
             return keys
-        return keys + _sla_gauges(
-            self.rules, state.sla, "chat", state.priority, self.label_of(state.queue)
-        )
+        due = (queue, "chat") if state.is_waiting else None
+        return keys + _sla_gauges(self.rules, state.sla, "chat", state.priority, due)
 
     def waiting_since(self, state: ChatState) -> tuple[str, datetime] | None:
         if state.is_waiting and state.requested_at is not None:

@@ -17,10 +17,13 @@ import msgspec
 from stream.domain import effects as fx
 from stream.domain.staffing import (
     WAIT_CAP_SECONDS,
+    erlang_a,
     estimate_patience,
     evaluate,
+    offered_load,
     required_agents,
     required_agents_workload,
+    service_level_erlang_c,
 )
 
 RATE_WINDOWS = {"5m": 5, "15m": 15, "60m": 60}
@@ -36,7 +39,9 @@ class Partial(msgspec.Struct, frozen=True):
     online: float = 0.0
     capacity: float = 0.0
     waiting: float = 0.0
-    due: dict[int, float] = msgspec.field(default_factory=dict)  # deadline minute → targets
+    # Deadline minute → open targets: ticket targets, and waiting chats' first response.
+    due: dict[int, float] = msgspec.field(default_factory=dict)
+    chat_due: dict[int, float] = msgspec.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,24 +126,35 @@ def queue_signals(
         chat_rate, aht, targets.target_ratio, targets.within_seconds,
         patience_seconds=patience,
     )
+    chat_agents = math.ceil(chat.required_agents / max(slots_per_agent, 1.0))
     tickets = required_agents_workload(
         ticket_per_hour, targets.ticket_aht_seconds, targets.ticket_occupancy
     )
-    required = math.ceil(chat.required_agents / max(slots_per_agent, 1.0)) + tickets
-    # The chat slots a queue has are those of the agents not needed for its ticket workload.
-    chat_slots = int(capacity * max(0, online - tickets) / online) if online else 0
+    required = chat_agents + tickets
+    # "If nothing changes": the agents online split between chats and tickets in proportion to
+    # what each needs, so a shortfall (or spare) is shared by both kinds of work.
+    ticket_share = tickets / required if required else 0.0
+    chat_slots = int(capacity * (1.0 - ticket_share))
+    ticket_servers = online * ticket_share
     predicted = evaluate(
         chat_slots, chat_rate, aht, targets.within_seconds, patience_seconds=patience
     )
-    # New chats that will miss their first-response target at the predicted service level.
-    answered_in_time = evaluate(
-        chat_slots, chat_rate, aht, targets.chat_target_seconds, patience_seconds=patience
-    ).service_level_ratio
-    projected = {
-        name: round(chat_rate * span * 60 * (1 - answered_in_time)
-                    + _projected_breaches(partials, minute, span, chat_slots, aht), 2)
-        for name, span in HORIZONS.items()
-    }
+    miss = chat_miss_probability(
+        chat_slots, chat_rate, aht, targets.chat_target_seconds, patience
+    )
+    projected: dict[str, float] = {}
+    for name, span in HORIZONS.items():
+        # New chats still waiting when their first-response target passes; the chats waiting
+        # now against the slots that free up; ticket targets against the ticket workers.
+        new_chats = chat_rate * span * 60 * miss
+        waiting = _projected_breaches(
+            [p.chat_due for p in partials], minute, span, chat_slots * 60.0 / aht
+        )
+        tickets_due = _projected_breaches(
+            [p.due for p in partials], minute, span,
+            ticket_servers * 60.0 / targets.ticket_aht_seconds,
+        )
+        projected[name] = round(new_chats + waiting + tickets_due, 2)
     return QueueSignals(
         arrival_rate=rates,
         required_agents=required,
@@ -152,33 +168,52 @@ def queue_signals(
     )
 
 
-def _projected_breaches(
-    partials: list[Partial], minute: int, span: int, servers: int, aht: float
+def chat_miss_probability(
+    slots: int, rate: float, aht: float, target_seconds: float, patience: float | None
 ) -> float:
-    """Open targets falling due within the horizon that the agents online cannot reach.
+    """Share of new chats still unanswered when their first-response target passes.
 
-    Every server answers one conversation per handle time, soonest deadline first; what falls
-    due faster than that is expected to breach if nothing changes. Deadlines already past are
-    breaches already and not projected.
+    A chat breaches if it is still waiting at the target: its offered wait (what it would wait
+    if it never gave up) exceeds the target *and* the customer's patience does too. The two are
+    independent in M/M/N+M, so P = P(offered wait > T) · e^(−T/patience). Without observed
+    abandonment nobody leaves (Erlang C), and an unstable queue misses everything.
     """
-    due = sorted(
-        (m, n) for p in partials for m, n in p.due.items() if minute <= m < minute + span
-    )
-    if not due:
+    if rate <= 0.0:
         return 0.0
-    served_per_minute = servers * 60.0 / aht
-    backlog = 0.0
-    breaches = 0.0
-    previous = minute
-    for m, n in due:
-        backlog = max(0.0, backlog - served_per_minute * (m - previous))
-        previous = m
-        backlog += n
-        # What is still waiting at its deadline minute breaches.
-        overflow = max(0.0, backlog - served_per_minute)
-        breaches += min(n, overflow)
-        backlog -= min(n, overflow)
-    return breaches
+    load = offered_load(rate, aht)
+    if patience is None:
+        if slots <= 0 or load >= slots:
+            return 1.0
+        return 1.0 - service_level_erlang_c(slots, load, aht, target_seconds)
+    if slots <= 0:
+        return math.exp(-target_seconds / patience) if patience > 0 else 0.0
+    metrics = erlang_a(slots, load, aht, patience, target_seconds)
+    stays = math.exp(-target_seconds / patience) if patience > 0 else 0.0
+    return (1.0 - metrics.offered_wait_within_ratio) * stays
+
+
+def _projected_breaches(
+    due_maps: Iterable[Mapping[int, float]], minute: int, span: int, served_per_minute: float
+) -> float:
+    """Open targets falling due within the horizon that the servers cannot reach in time.
+
+    The targets are open now, so servers can work ahead: they take the soonest deadline first,
+    `served_per_minute` targets a minute until the end of each deadline minute, and pass over a
+    target already lost. The number lost is then the largest excess of the targets due by some
+    minute over the work possible by its end. Deadlines already past are breaches already and
+    not projected.
+    """
+    due: dict[int, float] = {}
+    for mapping in due_maps:
+        for m, n in mapping.items():
+            if minute <= m < minute + span:
+                due[m] = due.get(m, 0.0) + n
+    demand = 0.0
+    lost = 0.0
+    for m in sorted(due):
+        demand += due[m]
+        lost = max(lost, demand - served_per_minute * (m - minute + 1))
+    return lost
 
 
 @dataclass(frozen=True)

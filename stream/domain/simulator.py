@@ -51,7 +51,8 @@ Chats
     a chat still waiting after ``chat_overflow_seconds`` may also go to an idle ticket agent
     (blended overflow). Customers give up after an exponential patience (mean 150–170 s,
     ``chat.abandoned``, a missed chat). Accepted chats exchange agent/customer messages
-    (greetings and answers sometimes from templates) over a log-normal handle time (mean 8 min),
+    (greetings and answers sometimes from templates) over a log-normal handle time (mean 8 min;
+    an agent answers a customer message in ~20 s on average, slower with more chats open),
     are sometimes transferred to a free agent of another queue, end, and afterwards may be rated
     (worse after a wait over two minutes) or converted into a ticket (``chat.converted`` plus a
     chat-channel ``ticket.created``).
@@ -280,6 +281,11 @@ class Profile:
     # so they shield the chat queue at peaks at the expense of the ticket backlog.
     chat_overflow_seconds: float = 60.0
     chat_handle_seconds: float = 480.0  # mean of the log-normal handle time
+    # Agents answer a customer's chat message within seconds (customers take longer to type);
+    # an agent juggling several chats answers more slowly: the mean grows by
+    # `chat_reply_load_factor` for every other chat the agent has open.
+    chat_agent_reply_seconds: float = 20.0
+    chat_reply_load_factor: float = 0.25
     chat_transfer_ratio: float = 0.05
     chat_template_ratio: float = 0.3
     chat_rated_ratio: float = 0.3
@@ -1193,7 +1199,14 @@ class _Simulation:
             self.emit("chat.message", {"chat_id": chat.id, "author": "customer"})
         chat.step += 1
         chat.left -= 1
-        self.push(self.now + rng.expovariate(1 / chat.gap), self._chat_step, chat)
+        # Turns alternate; the agent's answer is quick, the customer's turn takes the rest of
+        # the pair's share of the handle time, so the mean handle time stays the profile's.
+        reply = min(
+            chat.gap,
+            p.chat_agent_reply_seconds * (1 + p.chat_reply_load_factor * (agent.chats - 1)),
+        )
+        mean = reply if chat.step % 2 == 0 else 2 * chat.gap - reply
+        self.push(self.now + rng.expovariate(1 / mean), self._chat_step, chat)
 
     def _transfer(self, chat: _Chat, agent: _Agent) -> _Agent:
         # Hand over to a chat agent of another queue with a free slot; if nobody is free the

@@ -83,8 +83,9 @@ class SlaRules:
         request_type: str | None,
         at: datetime,
         targets: tuple[str, ...] = ("first_response", "resolution"),
+        conversation: str = "ticket",
     ) -> SlaTrack | None:
-        policy = self.book.find(channel, priority, queue, request_type)
+        policy = self.book.find(channel, priority, queue, request_type, conversation)
         if policy is None:
             return None
         clocks = [
@@ -102,13 +103,14 @@ class SlaRules:
         queue: str | None,
         request_type: str | None,
         created_at: datetime,
+        conversation: str = "ticket",
     ) -> SlaTrack:
         """A new priority may pick another policy: keep time consumed, take the new budgets.
 
         Business time already consumed was counted with the old calendar; re-counting history
         with the new one would need the full pause history, which is not kept.
         """
-        policy = self.book.find(channel, priority, queue, request_type)
+        policy = self.book.find(channel, priority, queue, request_type, conversation)
         if policy is None or policy.name == track.policy:
             return track
         clocks: list[SlaClock] = []

@@ -166,13 +166,16 @@ def deadlines_for(
     queue: str | None,
     request_type: str | None,
     created: datetime,
+    conversation: str | None = None,
 ) -> tuple[Policy, dict[str, datetime]]:
     """The chosen policy and each of its targets' deadline, started at `created`, never paused.
 
     Deadlines are UTC. Raises NoPolicyError when no policy matches.
     """
     created = _utc(created)
-    policy = book.choose(channel, priority, queue, request_type)
+    if conversation is None:  # a chat-channel conversation is a live chat unless told otherwise
+        conversation = "chat" if channel == "chat" else "ticket"
+    policy = book.choose(channel, priority, queue, request_type, conversation)
     deadlines = {
         target: policy.calendar.add(created, budget) for target, budget in policy.targets.items()
     }

@@ -46,14 +46,18 @@ from stream.domain.events import CHANNELS, PRIORITIES
 
 Target = Literal["first_response", "next_response", "resolution"]
 TARGETS: Final[tuple[Target, ...]] = ("first_response", "next_response", "resolution")
-MATCH_KEYS: Final = ("channel", "priority", "queue", "request_type")
+MATCH_KEYS: Final = ("channel", "priority", "queue", "request_type", "conversation")
+# What is being timed: a live chat or a ticket (a converted chat is a ticket of channel chat).
+CONVERSATIONS: Final = ("ticket", "chat")
 DEFAULT_WARN_FRACTION: Final = 0.25
 MAX_HOLIDAY_RANGE_DAYS: Final = 366
 
 _TOP_KEYS: Final = ("calendars", "policies")
 _CALENDAR_KEYS: Final = ("timezone", "weekly", "holidays")
 _POLICY_KEYS: Final = ("name", "match", "calendar", "targets", "warn_before")
-_ALLOWED_VALUES: Final[dict[str, tuple[str, ...]]] = {"channel": CHANNELS, "priority": PRIORITIES}
+_ALLOWED_VALUES: Final[dict[str, tuple[str, ...]]] = {
+    "channel": CHANNELS, "priority": PRIORITIES, "conversation": CONVERSATIONS
+}
 _NULL_TAG: Final = "tag:yaml.org,2002:null"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%", re.ASCII)
@@ -153,22 +157,31 @@ class Match:
     priority: frozenset[str] | None = None
     queue: frozenset[str] | None = None
     request_type: frozenset[str] | None = None
+    conversation: frozenset[str] | None = None  # extension: `ticket` or `chat`
 
     @property
     def is_catch_all(self) -> bool:
         return all(
             allowed is None
-            for allowed in (self.channel, self.priority, self.queue, self.request_type)
+            for allowed in (
+                self.channel, self.priority, self.queue, self.request_type, self.conversation
+            )
         )
 
     def matches(
-        self, channel: str, priority: str, queue: str | None, request_type: str | None
+        self,
+        channel: str,
+        priority: str,
+        queue: str | None,
+        request_type: str | None,
+        conversation: str | None = None,
     ) -> bool:
         return (
             _allows(self.channel, channel)
             and _allows(self.priority, priority)
             and _allows(self.queue, queue)
             and _allows(self.request_type, request_type)
+            and _allows(self.conversation, conversation)
         )
 
 
@@ -198,10 +211,11 @@ class PolicyBook:
         priority: str,
         queue: str | None = None,
         request_type: str | None = None,
+        conversation: str | None = None,
     ) -> Policy | None:
         """The first policy matching, or None."""
         for policy in self.policies:
-            if policy.match.matches(channel, priority, queue, request_type):
+            if policy.match.matches(channel, priority, queue, request_type, conversation):
                 return policy
         return None
 
@@ -211,13 +225,14 @@ class PolicyBook:
         priority: str,
         queue: str | None = None,
         request_type: str | None = None,
+        conversation: str | None = None,
     ) -> Policy:
         """The first policy matching; NoPolicyError when none does."""
-        policy = self.find(channel, priority, queue, request_type)
+        policy = self.find(channel, priority, queue, request_type, conversation)
         if policy is None:
             raise NoPolicyError(
                 f"no SLA policy matches channel={channel!r} priority={priority!r} "
-                f"queue={queue!r} request_type={request_type!r}"
+                f"queue={queue!r} request_type={request_type!r} conversation={conversation!r}"
             )
         return policy
 
@@ -605,6 +620,7 @@ class _Parser:
             priority=allowed.get("priority"),
             queue=allowed.get("queue"),
             request_type=allowed.get("request_type"),
+            conversation=allowed.get("conversation"),
         )
 
     def policy_calendar(

@@ -100,12 +100,44 @@ def test_match_on_queue_and_single_values() -> None:
     assert book.choose("email", "high", None).name == "rest"  # a missing queue matches no list
 
 
+def test_match_on_conversation_kind() -> None:
+    book = parse_policy_text(
+        textwrap.dedent(
+            """\
+            policies:
+              - name: live-chat
+                match: {channel: chat, conversation: [chat]}
+                targets: {first_response: 2m}
+              - name: rest
+                targets: {first_response: 4h}
+            """
+        )
+    )
+    assert book.choose("chat", "normal", None, None, "chat").name == "live-chat"
+    assert book.choose("chat", "normal", None, None, "ticket").name == "rest"
+    # Callers that do not say what the conversation is match no conversation list.
+    assert book.choose("chat", "normal").name == "rest"
+    assert problems(
+        """\
+        policies:
+          - match: {conversation: [call]}
+            name: p
+            targets: {first_response: 1h}
+          - name: rest
+            targets: {first_response: 1h}
+        """
+    ) == ["policy.yaml:2:28: unknown conversation 'call' (expected one of ticket, chat)"]
+
+
 def test_shipped_policy_loads_and_chooses() -> None:
     book = load_policy_book(SHIPPED)
     assert book.warnings == ()
     assert book.policies[-1].match.is_catch_all
-    chat = book.choose("chat", "normal", "general", None)
+    chat = book.choose("chat", "normal", "general", None, "chat")
     assert (chat.name, chat.calendar.name, chat.targets["first_response"]) == ("chat", "24x7", 120)
+    # The ticket a chat was converted into is follow-up work on the ticket desk's hours.
+    converted = book.choose("chat", "normal", "general", None, "ticket")
+    assert (converted.name, converted.targets["first_response"]) == ("default", 4 * 3600)
     email = book.choose("email", "normal", "general", "product_question")
     assert email.name == "email"
     assert (email.calendar.name, email.targets["first_response"]) == ("support-hours", 4 * 3600)
@@ -186,7 +218,7 @@ def test_all_errors_are_collected() -> None:
         "policy.yaml:12:47: unknown priority 'critical' (expected one of low, normal, high, "
         "urgent)",
         "policy.yaml:12:58: unknown key 'team' in match (expected one of channel, priority, "
-        "queue, request_type)",
+        "queue, request_type, conversation)",
         "policy.yaml:13:15: unknown calendar 'offise' (defined: 24x7, office)",
         "policy.yaml:14:31: invalid duration '15 minutes': expected numbers with units w, d, h, "
         "m, s, largest first, e.g. 90s, 15m, 1h30m, 2d or 1w",

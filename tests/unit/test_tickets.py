@@ -467,3 +467,24 @@ def test_not_a_ticket_event_raises() -> None:
 
     with pytest.raises(TypeError):
         apply_ticket(None, ChatAbandoned(event_id="x", occurred_at="", chat_id="C"), T0, 1)
+
+
+def test_a_converted_chat_ticket_is_timed_as_a_ticket_not_as_a_live_chat() -> None:
+    from pathlib import Path
+
+    from stream.domain.chats import apply_chat
+    from stream.domain.events import ChatRequested
+    from stream.domain.sla import SlaRules
+    from stream.domain.sla_policy import load_policy_book
+
+    rules = SlaRules(load_policy_book(Path(__file__).parents[2] / "config" / "sla-policy.yaml"))
+    created = TicketCreated(event_id="e1", occurred_at=T0.isoformat(), ticket_id="T1",
+                            channel="chat", priority="normal", queue="orders")
+    ticket, _ = apply_ticket(None, created, T0, 1, rules)
+    assert ticket is not None and ticket.sla is not None
+    assert ticket.sla.policy == "default"  # 4 business hours, not the live chat's 2 minutes
+    requested = ChatRequested(event_id="e2", occurred_at=T0.isoformat(), chat_id="C1",
+                              queue="orders")
+    chat, _ = apply_chat(None, requested, T0, 1, lambda q: q or "other", rules)
+    assert chat is not None and chat.sla is not None
+    assert chat.sla.policy == "chat"
