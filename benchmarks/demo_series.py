@@ -10,7 +10,8 @@ What it does (the steps of `stream.demo.run_demo`, without the board):
 2. one worker subprocess, `python -m stream.cli worker --clock event`, with the demo's settings
    (including SUPPORTPULSE_TICKET_AHT_SECONDS=420, the simulator's ~1.4 touches x 300 s)
    plus SUPPORTPULSE_FORECAST_FILE=config/forecast.yaml, SUPPORTPULSE_FORECAST_MULTIPLIER=3
-   ("plan for last year's busiest day x 3") and SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS=2;
+   ("plan for last year's busiest day x 3") and a rollup every simulated minute
+   (SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS = 60 / speed, at least 0.5 s, as `supportpulse demo`);
 3. the seeded simulation (`generate(profile, seed, today START_HOUR:00 local, duration)`)
    published at `--speed` in a thread, paced by `occurred_at` like `kafka_io.publish`;
 4. every `--scrape-every` wall seconds: /metrics and /sla/at-risk, one CSV row per scrape
@@ -27,9 +28,13 @@ Simulated time. The signals are computed with the worker's *event clock* (now = 
   `sim_source` = `count`) — a lower bound, since the four streams are consumed concurrently.
 * `sim_published` — the highest `occurred_at` sent to the broker so far (the feeder's clock).
 
-The 30-minute table takes, for each simulated half hour, the last scrape at or before it.
-benchmarks/results/demo_series.csv was made with `--duration 16h` (09:00 to 01:00, so the
-evening wind-down is in the series); the default 12 h stops at 21:00.
+The 30-minute table takes, for each simulated half hour, the last scrape at or before it; its
+`nx30` column is what actually happened in the 30 minutes the `p30` projection was about. The
+projection check below it correlates the projection with the breaches of the 30 minutes before
+and after every scrape and compares the onsets (first time the projection, and the breaches
+within 30 minutes, reach 3, 5, 10). benchmarks/results/demo_series.csv and .txt were made with
+`--start-hour 6 --duration 18h --scrape-every 1` (06:00, before the morning surge, to 24:00,
+after the evening wind-down); the default 12 h from 09:00 stops at 21:00.
 
 Forecast baseline (`--write-forecast`): the simulator's `normal` profile over one week (Monday
 2026-11-16 00:00 Europe/Prague, seed 1), conversation arrivals (`ticket.created` by its channel,
@@ -522,51 +527,60 @@ def _next_breaches(timed: list[tuple[datetime, dict[str, Any]]], at: datetime) -
     return "" if now is None or later is None else later - now
 
 
-def projection_check(rows: list[dict[str, Any]], threshold: float = 5.0) -> str:
-    """How well `support_sla_breaches_projected{horizon="30m"}` foretold the next 30 minutes.
-
-    Over every scrape with 30 minutes of series after it: the projection summed over queues
-    against the breaches that followed (correlation, totals), and the lead: the first time the
-    projection reached `threshold` against the first time that many breaches had happened
-    within the preceding 30 minutes.
-    """
+def projection_check(
+    rows: list[dict[str, Any]], thresholds: tuple[float, ...] = (3.0, 5.0, 10.0)
+) -> str:
+    """How `support_sla_breaches_projected{horizon="30m"}` (summed over queues) relates to the
+    breaches around it, over every scrape: its correlation with the breaches of the 30 minutes
+    before, the 30 minutes after (what it projects) and the 30 minutes after those; and the
+    onset: the first time it reached each threshold against the first time that many breaches
+    had happened within 30 minutes."""
     timed = sorted(
         ((datetime.fromisoformat(r["sim_worker"]), r) for r in rows
          if r["sim_worker"] and r["projected30_sum"] != ""),
         key=lambda pair: pair[0],
     )
-    pairs = [
-        (float(r["projected30_sum"]), float(after))
-        for t, r in timed
-        if (after := _next_breaches(timed, t)) != ""
-    ]
-    if len(pairs) < 3:
+    if len(timed) < 3:
         return "projection check: too few samples"
+    lines = []
+    for start, label in ((-30, "previous 30 min"), (0, "next 30 min"), (30, "30-60 min ahead")):
+        pairs = []
+        for t, r in timed:
+            a = _breaches_at(timed, t + timedelta(minutes=start))
+            b = _breaches_at(timed, t + timedelta(minutes=start + 30))
+            if a is not None and b is not None and t + timedelta(minutes=start) >= timed[0][0]:
+                pairs.append((float(r["projected30_sum"]), b - a))
+        lines.append(f"  breaches in the {label}: correlation {_correlation(pairs):.2f}, mean "
+                     f"{sum(y for _, y in pairs) / max(len(pairs), 1):.1f} "
+                     f"(mean projected {sum(x for x, _ in pairs) / max(len(pairs), 1):.1f}, "
+                     f"{len(pairs)} scrapes)")
+    for level in thresholds:
+        first_projected = next(
+            (t for t, row in timed if float(row["projected30_sum"]) >= level), None
+        )
+        first_breached = next(
+            (t for t, _ in timed
+             if (before := _breaches_at(timed, t - timedelta(minutes=30))) is not None
+             and float(_breaches_at(timed, t) or 0) - before >= level),
+            None,
+        )
+        lines.append(
+            f"  onset: projection >= {level:g} first at "
+            f"{first_projected and f'{first_projected:%H:%M}'}; >= {level:g} breaches within "
+            f"30 min first at {first_breached and f'{first_breached:%H:%M}'}"
+        )
+    return "projection (30m) against actual breaches:\n" + "\n".join(lines)
+
+
+def _correlation(pairs: list[tuple[float, float]]) -> float:
+    if len(pairs) < 3:
+        return float("nan")
     xs, ys = zip(*pairs, strict=True)
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     cov = sum((x - mx) * (y - my) for x, y in pairs)
     sx = sum((x - mx) ** 2 for x in xs) ** 0.5
     sy = sum((y - my) ** 2 for y in ys) ** 0.5
-    r = cov / (sx * sy) if sx and sy else float("nan")
-    first_projected = next((t for t, row in timed
-                            if float(row["projected30_sum"]) >= threshold), None)
-    first_breached = next(
-        (t for t, _ in timed
-         if (before := _breaches_at(timed, t - timedelta(minutes=30))) is not None
-         and float(_breaches_at(timed, t) or 0) - before >= threshold),
-        None,
-    )
-    lead = (
-        f"{(first_breached - first_projected).total_seconds() / 60:+.0f} min"
-        if first_projected and first_breached else "n/a"
-    )
-    return (
-        f"projection check over {len(pairs)} scrapes: mean projected (30m) {mx:.1f}, mean "
-        f"breaches in the next 30 min {my:.1f}, correlation {r:.2f}; first projection >= "
-        f"{threshold:g}: {first_projected and f'{first_projected:%H:%M}'}, first 30 min with "
-        f">= {threshold:g} breaches: {first_breached and f'{first_breached:%H:%M}'} "
-        f"(projection ahead by {lead})"
-    )
+    return cov / (sx * sy) if sx and sy else float("nan")
 
 
 def _ticket_breaches(row: dict[str, Any]) -> float:
@@ -587,13 +601,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--forecast", type=Path, default=FORECAST_FILE)
     parser.add_argument("--multiplier", type=float, default=3.0)
-    parser.add_argument("--rollup-interval", type=float, default=2.0)
+    parser.add_argument("--rollup-interval", type=float, default=None,
+                        help="wall seconds (default: one simulated minute, as `demo`)")
     parser.add_argument("--scrape-every", type=float, default=2.0, help="wall seconds")
     parser.add_argument("--grace", type=float, default=180.0,
                         help="wall seconds to wait for the worker to drain after publishing")
     parser.add_argument("--out", type=Path, default=RESULT_FILE)
     args = parser.parse_args(argv)
 
+    if args.rollup_interval is None:
+        args.rollup_interval = max(0.5, 60.0 / args.speed)
     if args.write_forecast:
         write_forecast(FORECAST_FILE, "normal", args.forecast_seed, args.forecast_days, TIMEZONE)
         return 0
@@ -612,8 +629,10 @@ def main(argv: list[str] | None = None) -> int:
           "chFR chat first_response, chNR chat next_response, tk non-chat channels; "
           "wait = chat queue waiting; "
           "chat volume actual/forecast/projected")
-    print(half_hour_table(rows))
-    print(projection_check(rows))
+    summary = f"{half_hour_table(rows)}\n{projection_check(rows)}\n"
+    print(summary, end="")
+    command = " ".join(["python benchmarks/demo_series.py", *(argv or sys.argv[1:])])
+    args.out.with_suffix(".txt").write_text(f"# {command}\n{summary}")
     return 0
 
 

@@ -66,6 +66,9 @@ def run_demo(
         }
         # The simulator's agents spend about 1.4 touches × 300 s on a ticket.
         env.setdefault("SUPPORTPULSE_TICKET_AHT_SECONDS", "420")
+        # Time runs `speed` times faster: roll up once a simulated minute (at least every 0.5 s
+        # wall), or a 2-minute chat target would be over before its waiting chats are seen.
+        env.setdefault("SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS", f"{max(0.5, 60.0 / speed):g}")
         if FORECAST.exists():
             # The baseline is a normal week; the peak profiles multiply it (DOMAIN.md).
             env.setdefault("SUPPORTPULSE_FORECAST_FILE", str(FORECAST))
