@@ -3,6 +3,7 @@ the agents online between chats and tickets."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from datetime import UTC, datetime
@@ -108,49 +109,54 @@ def test_projected_breaches_soonest_deadline_first() -> None:
 def partial(
     partition: int,
     *,
-    chats_15m: int = 0,
-    tickets_60m: int = 0,
+    chats_per_hour: float = 0,
+    tickets_per_hour: float = 0,
     online: float = 0.0,
     capacity: float = 0.0,
     due: dict[int, float] | None = None,
     chat_due: dict[int, float] | None = None,
 ) -> Partial:
-    # Arrivals in one minute inside both windows; handle time observed: 300 s.
-    bucket = {
-        f"{fx.ARRIVALS_QUEUE}|orders": float(chats_15m + tickets_60m),
-        f"{fx.CHAT_ARRIVALS}|orders": float(chats_15m),
-        f"{fx.TICKET_ARRIVALS}|orders": float(tickets_60m),
-        f"{fx.HANDLE_SUM}|orders": 3000.0,
-        f"{fx.HANDLE_N}|orders": 10.0,
+    """Arrivals spread evenly over the last hour (every window sees the same rate); handle
+    time observed: 300 s."""
+    minutes = {
+        m: {
+            f"{fx.ARRIVALS_QUEUE}|orders": (chats_per_hour + tickets_per_hour) / 60,
+            f"{fx.CHAT_ARRIVALS}|orders": chats_per_hour / 60,
+            f"{fx.TICKET_ARRIVALS}|orders": tickets_per_hour / 60,
+        }
+        for m in range(MINUTE - 59, MINUTE + 1)
     }
-    return Partial(partition=partition, minutes={MINUTE - 2: bucket}, online=online,
-                   capacity=capacity, due=due or {}, chat_due=chat_due or {})
+    minutes[MINUTE] |= {f"{fx.HANDLE_SUM}|orders": 3000.0, f"{fx.HANDLE_N}|orders": 10.0}
+    return Partial(partition=partition, minutes=minutes, online=online, capacity=capacity,
+                   due=due or {}, chat_due=chat_due or {})
 
 
 def test_signals_sum_the_partitions() -> None:
     split = [
-        partial(0, chats_15m=30, tickets_60m=10, online=4, capacity=8,
+        partial(0, chats_per_hour=60, tickets_per_hour=10, online=4, capacity=8,
                 due={MINUTE + 3: 5.0}),
-        partial(1, chats_15m=30, tickets_60m=8, online=2, capacity=4,
+        partial(1, chats_per_hour=60, tickets_per_hour=8, online=2, capacity=4,
                 chat_due={MINUTE + 1: 2.0}),
     ]
-    whole = Partial(
-        partition=0,
-        minutes={MINUTE - 2: {k: split[0].minutes[MINUTE - 2][k] + split[1].minutes[MINUTE - 2][k]
-                              for k in split[0].minutes[MINUTE - 2]}},
-        online=6, capacity=12, due={MINUTE + 3: 5.0}, chat_due={MINUTE + 1: 2.0},
-    )
-    assert queue_signals("orders", split, NOW, TARGETS) == queue_signals(
-        "orders", [whole], NOW, TARGETS
-    )
+    whole = partial(0, chats_per_hour=120, tickets_per_hour=18, online=6, capacity=12,
+                    due={MINUTE + 3: 5.0}, chat_due={MINUTE + 1: 2.0})
+    whole.minutes[MINUTE][f"{fx.HANDLE_SUM}|orders"] = 6000.0
+    whole.minutes[MINUTE][f"{fx.HANDLE_N}|orders"] = 20.0
+    got = dataclasses.asdict(queue_signals("orders", split, NOW, TARGETS))
+    want = dataclasses.asdict(queue_signals("orders", [whole], NOW, TARGETS))
+    assert got.keys() == want.keys()
+    for name, value in want.items():
+        assert got[name] == (value if value is None else pytest.approx(value)), name
+    assert 0 < want["breaches_projected"]["30m"] < want["breaches_projected"]["60m"]
 
 
 def test_projection_grows_with_the_surge_before_anything_is_due() -> None:
     """Nothing is waiting or due yet: the projection comes from the arrival rate alone, and
     rises as arrivals outgrow the agents online, before any target is breached."""
     quiet, busy, surge = (
-        queue_signals("orders", [partial(0, chats_15m=n, online=6, capacity=12)], NOW, TARGETS)
-        for n in (20, 45, 70)
+        queue_signals("orders", [partial(0, chats_per_hour=n, online=6, capacity=12)], NOW,
+                      TARGETS)
+        for n in (40, 90, 140)
     )
     assert quiet.breaches_projected["30m"] < busy.breaches_projected["30m"]
     assert busy.breaches_projected["30m"] < surge.breaches_projected["30m"]
@@ -161,31 +167,38 @@ def test_projection_grows_with_the_surge_before_anything_is_due() -> None:
         )
 
 
-def test_ticket_deadlines_beyond_the_ticket_workers_are_projected() -> None:
-    # 12 tickets an hour at 600 s need 12·600/3600/0.85 → 3 agents; no chats, so all four agents
-    # online work tickets: 4 × 60/600 = 0.4 targets a minute. 30 targets due at +10: 11 minutes
-    # of work reach 4.4 of them. 6 more due at +40 are reached (41 minutes reach 16.4 of 36).
+def test_ticket_deadlines_beyond_the_spare_agents_are_projected() -> None:
+    # 12 tickets an hour at 600 s need 12·600/3600/0.85 → 3 agents; no chats. Of the five
+    # online, three keep up with new tickets, two work off the open targets: 2 × 60/600 = 0.2
+    # a minute. 30 targets due at +10: 11 minutes of work reach 2.2 of them, 27.8 are lost.
+    # 6 more due at +40 are reached: 41 minutes reach 8.2 of all 36, still 27.8 lost.
     signals = queue_signals(
         "orders",
-        [partial(0, tickets_60m=12, online=4, capacity=4,
+        [partial(0, tickets_per_hour=12, online=5, capacity=5,
                  due={MINUTE + 10: 30.0, MINUTE + 40: 6.0})],
         NOW, TARGETS,
     )
-    assert signals.required_agents == 3
-    assert signals.breaches_projected["30m"] == pytest.approx(25.6)
-    assert signals.breaches_projected["60m"] == pytest.approx(25.6)
+    assert (signals.required_agents, signals.gap_agents) == (3, -2)
+    assert signals.breaches_projected["30m"] == pytest.approx(27.8)
+    assert signals.breaches_projected["60m"] == pytest.approx(27.8)
+    # No spare agent: every open target due within the horizon is lost.
+    busy = queue_signals(
+        "orders",
+        [partial(0, tickets_per_hour=12, online=3, capacity=3, due={MINUTE + 10: 30.0})],
+        NOW, TARGETS,
+    )
+    assert busy.breaches_projected["30m"] == pytest.approx(30.0)
 
 
-def test_agents_split_between_chats_and_tickets_by_need() -> None:
+def test_ticket_workers_cost_the_chat_queue_one_slot_each() -> None:
     # Chats alone: every slot serves chats (the two-worker integration test relies on it).
-    alone = queue_signals("orders", [partial(0, chats_15m=12, online=3, capacity=6)], NOW,
+    alone = queue_signals("orders", [partial(0, chats_per_hour=48, online=3, capacity=6)], NOW,
                           TARGETS)
     with_tickets = queue_signals(
-        "orders", [partial(0, chats_15m=12, tickets_60m=40, online=3, capacity=6)], NOW,
+        "orders", [partial(0, chats_per_hour=48, tickets_per_hour=12, online=3, capacity=6)], NOW,
         TARGETS,
     )
-    # Tickets take their share of the same agents: chats are served worse.
+    # The ticket workload needs 3 agents (see above): three of the six slots are left for chats.
     assert with_tickets.required_agents > alone.required_agents
-    assert (with_tickets.predicted_service_level_ratio
-            < alone.predicted_service_level_ratio)
+    assert with_tickets.predicted_service_level_ratio < alone.predicted_service_level_ratio
     assert with_tickets.breaches_projected["30m"] > alone.breaches_projected["30m"]
