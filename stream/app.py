@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -40,7 +39,12 @@ from stream.kafka_io import changelog_topics
 from stream.metrics import Metrics
 from stream.read_model import BackgroundWriter, ReadModel, Scorecards
 from stream.rollups import SignalOwner, build_partials, load_forecast
-from stream.security import faust_credentials, kafka_client_config, redis_kwargs
+from stream.security import (
+    bearer_matches,
+    faust_credentials,
+    kafka_client_config,
+    redis_kwargs,
+)
 from stream.settings import Settings
 from stream.tables import ChangelogTable
 
@@ -620,9 +624,7 @@ class Pipeline:
         def authorized(request: Any) -> bool:
             if token is None:
                 return True
-            given = request.headers.get("Authorization", "")
-            expected = f"Bearer {token.get_secret_value()}"
-            return hmac.compare_digest(given.encode(), expected.encode())
+            return bearer_matches(request.headers.get("Authorization"), token.get_secret_value())
 
         @app.page("/metrics")
         async def metrics(web: Any, request: Any) -> Any:

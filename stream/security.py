@@ -6,6 +6,7 @@ producer of `simulate`/`produce`) get the same protocol, TLS context and SASL lo
 
 from __future__ import annotations
 
+import hmac
 import ssl
 from typing import Any
 
@@ -70,3 +71,15 @@ def redis_kwargs(settings: Settings) -> dict[str, Any]:
     if settings.redis_ssl_ca_certs is not None:
         kwargs["ssl_ca_certs"] = str(settings.redis_ssl_ca_certs)
     return kwargs
+
+
+def bearer_matches(header: str | None, token: str) -> bool:
+    """Whether an `Authorization` header carries `token` as a bearer credential.
+
+    The scheme is case-insensitive (RFC 7235 §2.1: `bearer`, `BEARER`), blanks around the
+    credential are ignored; the token itself is compared in constant time.
+    """
+    scheme, _, credential = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(credential.strip().encode(), token.encode())

@@ -52,6 +52,8 @@ class TicketState(msgspec.Struct, array_like=True):
     solved_at: datetime | None = None
     closed_at: datetime | None = None
     sla: SlaTrack | None = None
+    # Only while a stub: who solved it, counted once ticket.created brings the labels.
+    stub_resolver: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -102,7 +104,9 @@ def apply_ticket(
                 # Events that arrived before the creation were recorded on the stub; a stub
                 # solved before its creation arrived is counted now that labels are known.
                 if state.status in SOLVED_STATUSES and state.solved_at is not None:
-                    effects.extend(_solved_effects(state, "agent", state.solved_at))
+                    resolver = state.stub_resolver or "agent"
+                    state.stub_resolver = None
+                    effects.extend(_solved_effects(state, resolver, state.solved_at))
         case TicketReplied():
             effects.extend(_reply(state, event, occurred_at))
             effects.extend(_sla_reply(state, event, occurred_at, rules))
@@ -180,9 +184,11 @@ def _status(state: TicketState, event: TicketStatusChanged, at: datetime) -> lis
         state.solved_at = at
         if state.created:
             return _solved_effects(state, event.resolved_by, at)
+        state.stub_resolver = event.resolved_by
     elif was in SOLVED_STATUSES and event.status in OPEN_STATUSES:
         state.solved_at = None  # reopened: resolution continues
         state.closed_at = None
+        state.stub_resolver = None
     return []
 
 

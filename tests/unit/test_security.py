@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from stream.app import faust_settings
-from stream.security import faust_credentials, kafka_client_config, redis_kwargs
+from stream.security import bearer_matches, faust_credentials, kafka_client_config, redis_kwargs
 from stream.settings import Settings
 
 
@@ -82,3 +82,22 @@ def test_redis_password_and_tls(cert: tuple[Path, Path]) -> None:
     )
     kwargs = redis_kwargs(settings)
     assert kwargs["password"] == "pw" and kwargs["ssl_ca_certs"] == str(cert[0])
+
+
+@pytest.mark.parametrize(
+    ("header", "ok"),
+    [
+        ("Bearer s3cret", True),
+        ("bearer s3cret", True),  # the scheme is case-insensitive (RFC 7235)
+        ("BEARER  s3cret ", True),
+        ("Bearer s3cret2", False),
+        ("Bearer S3CRET", False),  # the token is not
+        ("Basic s3cret", False),
+        ("s3cret", False),
+        ("Bearer", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_bearer_matches(header: str | None, ok: bool) -> None:
+    assert bearer_matches(header, "s3cret") is ok

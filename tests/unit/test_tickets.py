@@ -336,13 +336,21 @@ def test_stub_solved_before_creation_is_counted_when_created() -> None:
     assert Tickets().ended_at(t.s) == T0 + timedelta(hours=1)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a stub solved before ticket.created is counted "
-                   "at creation with resolver 'agent' hard-coded; resolved_by is lost")
 def test_stub_solved_by_bot_keeps_its_resolver() -> None:
     t = Ticket()
     t(TicketStatusChanged, 60, status="solved", resolved_by="bot")
     effects = t.create(minutes=0)
     assert named(effects, fx.RESOLUTIONS) == [Count(fx.RESOLUTIONS, ("email", "bot"))]
+    assert t.s.stub_resolver is None  # stored only while a stub
+
+
+def test_stub_reopened_and_solved_again_before_creation_counts_the_last_resolver() -> None:
+    t = Ticket()
+    t(TicketStatusChanged, 60, status="solved", resolved_by="bot")
+    t(TicketStatusChanged, 61, status="open")
+    t(TicketStatusChanged, 62, status="solved", resolved_by="self_service")
+    effects = t.create(minutes=0)
+    assert named(effects, fx.RESOLUTIONS) == [Count(fx.RESOLUTIONS, ("email", "self_service"))]
 
 
 def test_stub_priority_is_overwritten_by_creation() -> None:
