@@ -228,9 +228,16 @@ MAX_TIME: Final = datetime(2100, 1, 1, tzinfo=UTC)
 _MISSING_RE: Final = re.compile(r"missing required field `([^`]+)`")
 
 
+# RFC 3339 `date-time` (section 5.6; a space for the "T" as its note allows). fromisoformat
+# alone also takes other ISO 8601 forms: week dates, basic format, minutes without seconds.
+_RFC3339: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
 def parse_timestamp(text: str) -> datetime | None:
     """RFC 3339 with an explicit offset, or None. Naive timestamps are ambiguous: rejected."""
-    if not 10 <= len(text) <= 64:
+    if not 20 <= len(text) <= 64 or _RFC3339.fullmatch(text) is None:
         return None
     try:
         # RFC 3339 allows lower-case "t" and "z"; fromisoformat does not.

@@ -163,6 +163,24 @@ def test_rfc3339_variants_are_accepted(text: str, expected: datetime) -> None:
     assert result.occurred_at == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-W48-5T11:00:00Z",  # ISO 8601 week date
+        "2026-331T11:00:00Z",  # ordinal date
+        "20261127T110000Z",  # basic format
+        "2026-11-27T11:00Z",  # no seconds
+        "2026-11-27T11:00:00+0100",  # offset without a colon
+        "2026-11-27T11:00:00+01",
+        "2026-11-27",
+        "2026-11-27T11:00:00.Z",
+        "２０２６-11-27T11:00:00Z",  # non-ASCII digits
+    ],
+)
+def test_iso8601_forms_outside_rfc3339_are_rejected(text: str) -> None:
+    assert rejected(raw(event("chat.ended", occurred_at=text))).reason == "bad_timestamp"
+
+
 def test_rfc3339_lower_case_separators_are_accepted() -> None:
     result = decode(raw(event("chat.ended", occurred_at="2026-11-27t11:00:00z")), now)
     assert isinstance(result, Decoded), result
