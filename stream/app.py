@@ -25,6 +25,7 @@ import redis.asyncio
 from faust.types import EventT
 from prometheus_client import CollectorRegistry, generate_latest
 
+from stream import kafka_consumer
 from stream.domain import effects as fx
 from stream.domain.clock import Clock, EventClock
 from stream.domain.commerce import Commerce, ContactRecord, CustomerState
@@ -102,6 +103,8 @@ class Pipeline:
         self.registry = registry
         self.metrics = Metrics(registry, settings.queues, settings.currencies)
         self.app = faust.App(settings.app_id, **faust_settings(settings))
+        # Before anything creates the default transport: faust has no setting for this.
+        kafka_consumer.install(self.app, settings.fetch_max_wait_ms)
         retention = timedelta(seconds=settings.state_retention_seconds)
         cfg = consumer_config(settings)
         self.rules = load_rules(settings)
