@@ -29,7 +29,7 @@ from stream import kafka_consumer
 from stream.domain import effects as fx
 from stream.domain.clock import Clock, EventClock
 from stream.domain.commerce import Commerce, ContactRecord, CustomerState
-from stream.domain.conversations import SLA_DUE, Chats, Tickets
+from stream.domain.conversations import Chats, Tickets
 from stream.domain.effects import AgentStat, Count, Effect, Notice
 from stream.domain.events import Rejection, conversation_key, decode
 from stream.domain.partition import GaugeKey, PartitionState, sum_gauges
@@ -599,9 +599,9 @@ class Pipeline:
     def live_gauges(self) -> dict[GaugeKey, int]:
         total: dict[GaugeKey, int] = {}
         for table in self.tables.values():
-            # Per-minute deadline counts are for the stage-two rollups, not for /metrics: merging
+            # Per-minute deadline counts are not in here (PartitionState.rollup_counts): merging
             # them on every scrape dominated the scrape time.
-            total.update(sum_gauges(table.ready_partitions(), skip=frozenset({SLA_DUE})))
+            total.update(sum_gauges(table.ready_partitions()))
         return total
 
     def oldest_waiting(self) -> dict[str, datetime]:
