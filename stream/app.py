@@ -483,16 +483,21 @@ class Pipeline:
 
         PFADD is idempotent, so replays after a crash cannot inflate the counts.
         """
-        pipe = self.redis.pipeline(transaction=False)
+        # One PFADD per day and kind for the whole batch, not two commands per customer.
         app_id = self.settings.app_id
+        days: dict[str, set[str]] = {}
         for customer, at in seen:
             day = at.astimezone(self.tz).date().isoformat()
-            pipe.pfadd(f"{app_id}:customers-seen:{day}", customer)
-            pipe.expire(f"{app_id}:customers-seen:{day}", 3 * 86400)
+            days.setdefault(f"{app_id}:customers-seen:{day}", set()).add(customer)
         for contact in contacts:
             day = contact.at.astimezone(self.tz).date().isoformat()
-            pipe.pfadd(f"{app_id}:customers-contacted:{day}", contact.customer_id)
-            pipe.expire(f"{app_id}:customers-contacted:{day}", 3 * 86400)
+            days.setdefault(f"{app_id}:customers-contacted:{day}", set()).add(
+                contact.customer_id
+            )
+        pipe = self.redis.pipeline(transaction=False)
+        for key, customers in days.items():
+            pipe.pfadd(key, *sorted(customers))
+            pipe.expire(key, 3 * 86400)
         try:
             await pipe.execute()
         except (redis.RedisError, OSError):

@@ -288,22 +288,42 @@ class Scorecards:
         return base, f"{base}:{agent}", f"{base}:{agent}:frt"
 
     async def record(self, stats: Sequence[AgentStat]) -> None:
-        pipe = self.client.pipeline(transaction=False)
+        """Add a batch's stats. Summed per agent and day first: the same end state as one
+        write per stat (increments add up, first responses keep their order), with a few
+        commands per agent instead of four or five per stat (Redis replies are parsed one by
+        one, which was 8 % of the worker's CPU)."""
+        agents: dict[str, set[str]] = {}
+        counts: dict[tuple[str, str], dict[str, int]] = {}
+        firsts: dict[tuple[str, str], list[float]] = {}
         for stat in stats:
             day = stat.at.astimezone(self.tz).date().isoformat()
-            index, card, frt = self._keys(day, stat.agent)
-            pipe.sadd(index, stat.agent)
-            pipe.expire(index, 3 * 86400)
+            agents.setdefault(day, set()).add(stat.agent)
+            fields = counts.setdefault((day, stat.agent), {})
             if stat.stat == "first_response":
-                pipe.rpush(frt, stat.value)
+                firsts.setdefault((day, stat.agent), []).append(stat.value)
+            elif stat.stat == "csat":
+                fields["csat_responses"] = fields.get("csat_responses", 0) + 1
+                satisfied = int(stat.value >= 4)
+                fields["csat_satisfied"] = fields.get("csat_satisfied", 0) + satisfied
+            else:
+                fields[stat.stat] = fields.get(stat.stat, 0) + int(stat.value)
+        if not agents:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for day, members in agents.items():
+            index, _, _ = self._keys(day)
+            pipe.sadd(index, *sorted(members))
+            pipe.expire(index, 3 * 86400)
+        for (day, agent), fields in counts.items():
+            _, card, frt = self._keys(day, agent)
+            for name, amount in fields.items():
+                pipe.hincrby(card, name, amount)
+            pipe.expire(card, 3 * 86400)
+            times = firsts.get((day, agent))
+            if times:
+                pipe.rpush(frt, *times)
                 pipe.ltrim(frt, -self.KEEP_FIRST_RESPONSES, -1)
                 pipe.expire(frt, 3 * 86400)
-            elif stat.stat == "csat":
-                pipe.hincrby(card, "csat_responses", 1)
-                pipe.hincrby(card, "csat_satisfied", int(stat.value >= 4))
-            else:
-                pipe.hincrby(card, stat.stat, int(stat.value))
-            pipe.expire(card, 3 * 86400)
         await pipe.execute()
 
     async def today(self, now: datetime) -> list[dict[str, Any]]:

@@ -150,3 +150,66 @@ async def test_a_key_leaving_the_list_is_removed_and_unchanged_keys_send_nothing
     part.apply("T1", 1, Decoded(reply, late))
     assert await model.update("tickets", 0, changes(part))
     assert contents(redis) == ({}, {})
+
+
+@dataclass
+class FakeScoreRedis:
+    """Sets, hashes and lists as the scorecards use them; counts commands."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    commands: int = 0
+
+    def pipeline(self, transaction: bool = False) -> FakeScorePipeline:
+        return FakeScorePipeline(self)
+
+
+@dataclass
+class FakeScorePipeline:
+    redis: FakeScoreRedis
+    queued: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args: self.queued.append((name, args))
+
+    async def execute(self) -> list[Any]:
+        data = self.redis.data
+        for name, (key, *args) in self.queued:
+            self.redis.commands += 1
+            if name == "sadd":
+                data.setdefault(key, set()).update(args)
+            elif name == "hincrby":
+                card = data.setdefault(key, {})
+                card[args[0]] = card.get(args[0], 0) + args[1]
+            elif name == "rpush":
+                data.setdefault(key, []).extend(args)
+            elif name == "ltrim":
+                data[key] = data[key][args[0]:] if args[1] == -1 else data[key]
+            elif name != "expire":
+                raise AssertionError(f"unexpected command {name}")
+        return []
+
+
+async def test_scorecards_of_a_batch_equal_one_write_per_stat() -> None:
+    from zoneinfo import ZoneInfo
+
+    from stream.domain.effects import AgentStat
+    from stream.read_model import Scorecards
+
+    rng = random.Random(3)
+    stats = [
+        AgentStat(
+            rng.choice(["a1", "a2", "a3"]),
+            rng.choice(["replies", "solved", "first_response", "csat"]),
+            float(rng.randint(1, 5)) if rng.random() < 0.5 else float(rng.randint(10, 900)),
+            T0 + timedelta(hours=rng.choice([0, 20])),  # two local days in Prague
+        )
+        for _ in range(300)
+    ]
+    batched, single = FakeScoreRedis(), FakeScoreRedis()
+    await Scorecards(batched, "app", ZoneInfo("Europe/Prague")).record(stats)  # type: ignore[arg-type]
+    one_by_one = Scorecards(single, "app", ZoneInfo("Europe/Prague"))  # type: ignore[arg-type]
+    for stat in stats:
+        await one_by_one.record([stat])
+    assert batched.data == single.data
+    assert len(batched.data) > 4  # both days, several agents, cards and first responses
+    assert batched.commands < single.commands / 4
