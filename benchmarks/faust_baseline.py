@@ -1,8 +1,9 @@
 """Baselines (b) and (c) of `benchmarks/run.py`: a tiny faust app, run as its own process.
 
 It consumes the same four input topics as the Support Pulse worker with the same faust settings
-(`stream.app.faust_settings`, read from the same `SUPPORTPULSE_*` variables), so the only
-difference to the worker is what happens per event. `BENCH_MODE` picks the agent:
+(`stream.app.faust_settings`, read from the same `SUPPORTPULSE_*` variables, and the same
+consumer fetch wait, `stream.kafka_consumer`), so the only difference to the worker is what
+happens per event. `BENCH_MODE` picks the agent:
 
     bare   the canonical faust agent loop, `async for event in stream.events(): count += 1` —
            nothing per event (plus a key prefix test for latency markers)
@@ -25,12 +26,14 @@ from typing import Any
 import faust
 import msgspec
 
+from stream import kafka_consumer
 from stream.app import faust_settings
 from stream.settings import Settings
 
 settings = Settings()
 MODE = os.environ.get("BENCH_MODE", "bare")
 app = faust.App(f"{settings.app_id}", **faust_settings(settings))
+kafka_consumer.install(app, settings.fetch_max_wait_ms)
 source = app.topic(
     *settings.input_topics.values(), key_serializer="raw", value_serializer="raw"
 )

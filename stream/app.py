@@ -24,10 +24,11 @@ import redis.asyncio
 from faust.types import EventT
 from prometheus_client import CollectorRegistry, generate_latest
 
+from stream import kafka_consumer
 from stream.domain import effects as fx
 from stream.domain.clock import Clock, EventClock
 from stream.domain.commerce import Commerce, ContactRecord, CustomerState
-from stream.domain.conversations import SLA_DUE, Chats, Tickets
+from stream.domain.conversations import Chats, Tickets
 from stream.domain.effects import AgentStat, Count, Effect, Notice
 from stream.domain.events import Rejection, conversation_key, decode
 from stream.domain.partition import GaugeKey, PartitionState, sum_gauges
@@ -106,6 +107,8 @@ class Pipeline:
         self.registry = registry
         self.metrics = Metrics(registry, settings.queues, settings.currencies)
         self.app = faust.App(settings.app_id, **faust_settings(settings))
+        # Before anything creates the default transport: faust has no setting for this.
+        kafka_consumer.install(self.app, settings.fetch_max_wait_ms)
         retention = timedelta(seconds=settings.state_retention_seconds)
         cfg = consumer_config(settings)
         self.rules = load_rules(settings)
@@ -484,16 +487,21 @@ class Pipeline:
 
         PFADD is idempotent, so replays after a crash cannot inflate the counts.
         """
-        pipe = self.redis.pipeline(transaction=False)
+        # One PFADD per day and kind for the whole batch, not two commands per customer.
         app_id = self.settings.app_id
+        days: dict[str, set[str]] = {}
         for customer, at in seen:
             day = at.astimezone(self.tz).date().isoformat()
-            pipe.pfadd(f"{app_id}:customers-seen:{day}", customer)
-            pipe.expire(f"{app_id}:customers-seen:{day}", 3 * 86400)
+            days.setdefault(f"{app_id}:customers-seen:{day}", set()).add(customer)
         for contact in contacts:
             day = contact.at.astimezone(self.tz).date().isoformat()
-            pipe.pfadd(f"{app_id}:customers-contacted:{day}", contact.customer_id)
-            pipe.expire(f"{app_id}:customers-contacted:{day}", 3 * 86400)
+            days.setdefault(f"{app_id}:customers-contacted:{day}", set()).add(
+                contact.customer_id
+            )
+        pipe = self.redis.pipeline(transaction=False)
+        for key, customers in days.items():
+            pipe.pfadd(key, *sorted(customers))
+            pipe.expire(key, 3 * 86400)
         try:
             await pipe.execute()
         except (redis.RedisError, OSError):
@@ -600,9 +608,9 @@ class Pipeline:
     def live_gauges(self) -> dict[GaugeKey, int]:
         total: dict[GaugeKey, int] = {}
         for table in self.tables.values():
-            # Per-minute deadline counts are for the stage-two rollups, not for /metrics: merging
+            # Per-minute deadline counts are not in here (PartitionState.rollup_counts): merging
             # them on every scrape dominated the scrape time.
-            total.update(sum_gauges(table.ready_partitions(), skip=frozenset({SLA_DUE})))
+            total.update(sum_gauges(table.ready_partitions()))
         return total
 
     def oldest_waiting(self) -> dict[str, datetime]:

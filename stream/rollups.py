@@ -59,7 +59,7 @@ def build_partials(
         minutes: dict[int, dict[str, float]] = {}
         hours: dict[int, dict[str, float]] = {}
         for part in parts:
-            for key, value in part.gauges.items():
+            for key, value in part.all_counts():
                 gauges[key] = gauges.get(key, 0) + value
             for m, bucket in part.minutes.items():
                 if m >= minute - 60:

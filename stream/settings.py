@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     batch_max: int = Field(default=2000, ge=1)
     batch_within_seconds: float = Field(default=0.05, gt=0)
     commit_interval_seconds: float = Field(default=1.0, gt=0)
+    # How long a fetch may wait for records on the broker (faust hard-codes 1,500 ms; see
+    # stream/kafka_consumer.py). It bounds the latency on brokers that do not answer a waiting
+    # fetch as soon as records arrive (tansu); shorter means more idle fetches.
+    fetch_max_wait_ms: int = Field(default=100, ge=1, le=60_000)
     session_timeout_seconds: float = Field(default=10.0, gt=0)
     heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
     max_event_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -46,6 +46,7 @@ def _sla_gauges(
 class Tickets:
     name = "tickets"
     value_type = TicketState
+    rollup_only = frozenset({SLA_DUE})  # PartitionState keeps these out of the gauges
 
     def __init__(
         self, rules: SlaRules | None = None, label_of: LabelOf = lambda q: q or "other"
@@ -106,6 +107,7 @@ class Tickets:
 class Chats:
     name = "chats"
     value_type = ChatState
+    rollup_only = frozenset({SLA_DUE})
 
     def __init__(self, label_of: LabelOf, rules: SlaRules | None = None) -> None:
         self.label_of = label_of

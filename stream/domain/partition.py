@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
@@ -62,6 +62,12 @@ class Kind(Protocol[S]):
         """The next instant at which `evaluate` may change this value, if any."""
 
 
+# A kind may name contribution keys that no exported metric reads (e.g. per-minute deadline
+# counts for the stage-two rollups) as a class attribute `rollup_only: frozenset[str]`; the
+# partition counts those apart from `gauges`, which /metrics merges on every scrape.
+ROLLUP_ONLY_ATTR = "rollup_only"
+
+
 class PartitionMeta(msgspec.Struct, array_like=True):
     applied_offset: int = -1
     watermark: datetime | None = None
@@ -82,6 +88,10 @@ class PartitionState(Generic[S]):
         self.values: dict[str, S] = {}
         self.meta = PartitionMeta()
         self.gauges: Counter[GaugeKey] = Counter()
+        # Contributions named in the kind's `rollup_only`; zero entries are dropped (their
+        # labels, e.g. deadline minutes, are not a bounded set).
+        self.rollup_counts: Counter[GaugeKey] = Counter()
+        self._rollup_only: frozenset[str] = frozenset(getattr(kind, ROLLUP_ONLY_ATTR, ()))
         # queue label → {conversation key: waiting since}; small (bounded by abandonment).
         self.waiting: dict[str, dict[str, datetime]] = {}
         self._expiry: list[tuple[datetime, str]] = []
@@ -252,15 +262,44 @@ class PartitionState(Generic[S]):
 
     def _swap(self, key: str, old: S | None, new: S | None) -> None:
         if old is not None:
-            self.gauges.subtract(self.kind.contributions(old))
+            self._count(self.kind.contributions(old), -1)
             waiting = self.kind.waiting_since(old)
             if waiting is not None:
                 self.waiting.get(waiting[0], {}).pop(key, None)
         if new is not None:
-            self.gauges.update(self.kind.contributions(new))
+            self._count(self.kind.contributions(new), 1)
             waiting = self.kind.waiting_since(new)
             if waiting is not None:
                 self.waiting.setdefault(waiting[0], {})[key] = waiting[1]
+
+    def _count(
+        self, contributions: Iterable[GaugeKey] | Mapping[GaugeKey, int], sign: int
+    ) -> None:
+        if not self._rollup_only:
+            if sign > 0:
+                self.gauges.update(contributions)
+            else:
+                self.gauges.subtract(contributions)
+            return
+        pairs = (
+            contributions.items() if isinstance(contributions, Mapping)
+            else ((k, 1) for k in contributions)
+        )
+        gauges, apart, names = self.gauges, self.rollup_counts, self._rollup_only
+        for gauge, n in pairs:
+            if gauge[0] in names:
+                left = apart[gauge] + sign * n
+                if left:
+                    apart[gauge] = left
+                else:
+                    del apart[gauge]
+            else:
+                gauges[gauge] += sign * n
+
+    def all_counts(self) -> Iterator[tuple[GaugeKey, int]]:
+        """Gauges and rollup-only counts together (what stage-two rollups read)."""
+        yield from self.gauges.items()
+        yield from self.rollup_counts.items()
 
     def _expire_due(self) -> None:
         watermark = self.meta.watermark
@@ -338,6 +377,7 @@ class PartitionState(Generic[S]):
     def rebuild(self) -> None:
         """Derive gauges and the retention index from the stored values (after recovery)."""
         self.gauges = Counter()
+        self.rollup_counts = Counter()
         self.waiting = {}
         self._expiry = []
         self._due = []
@@ -366,16 +406,11 @@ def _with_conversation(effects: list[Effect], key: str) -> list[Effect]:
     return [e._replace(conversation=key) if isinstance(e, Notice) else e for e in effects]
 
 
-def sum_gauges(
-    partitions: Iterable[PartitionState[S]], skip: frozenset[str] = frozenset()
-) -> Counter[GaugeKey]:
-    """Gauges summed over partitions, leaving out the gauge names in `skip`."""
+def sum_gauges(partitions: Iterable[PartitionState[S]]) -> Counter[GaugeKey]:
+    """Gauges summed over partitions (without the kinds' rollup-only counts)."""
     total: Counter[GaugeKey] = Counter()
     for state in partitions:
-        if skip:
-            total.update({k: v for k, v in state.gauges.items() if k[0] not in skip})
-        else:
-            total.update(state.gauges)
+        total.update(state.gauges)
     return total
 
 

@@ -27,10 +27,20 @@ from stream.domain.sla_policy import TARGETS, Policy, PolicyBook
 
 KINDS: Final = ("at_risk", "breached", "met")
 AT_RISK, BREACHED, MET = 0, 1, 2
+_BITS: Final[dict[tuple[str, int], int]] = {
+    (target, kind): 1 << (index * 3 + kind)
+    for index, target in enumerate(TARGETS)
+    for kind in (AT_RISK, BREACHED, MET)
+}
+# Deadlines remembered per SlaRules (see SlaRules.deadline); cleared when full, so bounded.
+DEADLINE_MEMO_LIMIT: Final = 1 << 14
 
 
 def bit(target: str, kind: int) -> int:
-    return 1 << (TARGETS.index(target) * 3 + kind)
+    found = _BITS.get((target, kind))
+    if found is None:  # an unknown target: the same error TARGETS.index gave
+        raise ValueError(f"{target!r} is not a target")
+    return found
 
 
 class SlaEvent(NamedTuple):
@@ -57,7 +67,7 @@ class SlaTrack(msgspec.Struct, array_like=True):
         return None
 
     def has(self, target: str, kind: int) -> bool:
-        return bool(self.status & bit(target, kind))
+        return bool(self.status & _BITS[target, kind])
 
 
 class SlaRules:
@@ -66,6 +76,30 @@ class SlaRules:
     def __init__(self, book: PolicyBook) -> None:
         self.book = book
         self._policies = {p.name: p for p in book.policies}
+        self._deadlines: dict[tuple[int, datetime, float], datetime | None] = {}
+
+    def deadline(self, clock: SlaClock, calendar: BusinessCalendar) -> datetime | None:
+        """`clock.deadline(calendar)`, remembered.
+
+        Storing a value derives its gauges (`deadline_minutes`) and its next due instant
+        (`due_times`), and replacing it does both for the old value too: each walked the
+        business calendar for every clock (24 % of a restart's recovery time in the
+        benchmarks). The deadline depends only on the calendar, the start of the current run
+        and the budget left, which is the key; the calendars live as long as this object, so
+        their ids are stable.
+        """
+        since = clock.running_since
+        if since is None or clock.met_at is not None:
+            return None
+        key = (id(calendar), since, clock.budget - clock.consumed)
+        memo = self._deadlines
+        if key in memo:
+            return memo[key]
+        found = clock.deadline(calendar)
+        if len(memo) >= DEADLINE_MEMO_LIMIT:
+            memo.clear()
+        memo[key] = found
+        return found
 
     def policy(self, track: SlaTrack) -> Policy | None:
         return self._policies.get(track.policy)
@@ -129,7 +163,7 @@ class SlaRules:
         calendar = self.calendar(track)
         if clock is None or clock.is_met or calendar is None:
             return track, []
-        deadline = clock.deadline(calendar)
+        deadline = self.deadline(clock, calendar)
         met = clock.met(at, calendar)
         track = self._replace(track, met)
         events: list[SlaEvent] = []
@@ -180,7 +214,7 @@ class SlaRules:
         for clock in track.clocks:
             if not clock.is_running:
                 continue
-            deadline = clock.deadline(policy.calendar)
+            deadline = self.deadline(clock, policy.calendar)
             state = clock.status(now, policy.calendar, policy.warn_seconds(clock.budget))
             if state == "breached" and not track.has(clock.target, BREACHED):
                 track, new = self._mark(track, clock.target, BREACHED, deadline)
@@ -200,7 +234,7 @@ class SlaRules:
         for clock in track.clocks:
             if not clock.is_running or track.has(clock.target, BREACHED):
                 continue
-            deadline = clock.deadline(policy.calendar)
+            deadline = self.deadline(clock, policy.calendar)
             if deadline is not None and at > deadline:
                 track, new = self._mark(track, clock.target, BREACHED, deadline)
                 events += new
@@ -214,7 +248,7 @@ class SlaRules:
         for clock in track.clocks:
             if not clock.is_running:
                 continue
-            deadline = clock.deadline(policy.calendar)
+            deadline = self.deadline(clock, policy.calendar)
             if deadline is None:
                 continue
             if not track.has(clock.target, AT_RISK):
@@ -229,7 +263,7 @@ class SlaRules:
             return
         for clock in track.clocks:
             if clock.is_running and not track.has(clock.target, BREACHED):
-                deadline = clock.deadline(calendar)
+                deadline = self.deadline(clock, calendar)
                 if deadline is not None:
                     yield int(deadline.timestamp() // 60)
 

@@ -495,3 +495,18 @@ async def test_batch_on_an_empty_partition_set_sends_nothing(
     make_ready(pipeline, stream, 0)
     await pipeline.process(stream, [])
     assert producer.sent == []
+
+
+# --- consumer ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("wait_ms", [100, 250])
+async def test_group_consumer_uses_the_fetch_wait_setting(settings: Settings, wait_ms: int) -> None:
+    from stream.domain.clock import FixedClock
+
+    settings = settings.model_copy(update={"fetch_max_wait_ms": wait_ms})
+    pipeline = Pipeline(settings, FixedClock(NOW), CollectorRegistry())
+    # The aiokafka consumer faust's consumer thread starts at worker start-up (not started
+    # here); faust itself would pass fetch_max_wait_ms=1500.
+    thread = pipeline.app.consumer._thread
+    consumer = thread._create_worker_consumer(pipeline.app.transport)
+    assert consumer._fetch_max_wait_ms == wait_ms
+    assert consumer._group_id == settings.app_id  # still faust's group consumer otherwise

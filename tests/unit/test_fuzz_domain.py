@@ -122,8 +122,11 @@ def run(stream: str, events: list[dict[str, Any]]) -> None:
         for due in part.pop_due(NOW):
             part.evaluate(due, NOW)
         assert all(v >= 0 for v in part.gauges.values()), part.gauges
+        assert all(v > 0 for v in part.rollup_counts.values()), part.rollup_counts
+    incremental = ({k: v for k, v in part.gauges.items() if v}, dict(part.rollup_counts))
     part.drain()
     part.rebuild()
+    assert ({k: v for k, v in part.gauges.items() if v}, dict(part.rollup_counts)) == incremental
 
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

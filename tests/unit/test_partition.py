@@ -921,3 +921,31 @@ def test_sum_gauges_adds_partitions() -> None:
         run(state, feed.messages)
         parts.append(state)
     assert nonzero(sum_gauges(parts)) == {(CHAT_QUEUE_WAITING, ("orders",)): 2}
+
+
+def test_deadline_counts_are_kept_apart_from_the_gauges() -> None:
+    from stream.app import DEFAULT_POLICY
+    from stream.domain.conversations import SLA_DUE
+    from stream.domain.sla import SlaRules
+    from stream.domain.sla_policy import load_policy_book
+    from stream.rollups import build_partials
+
+    rules = SlaRules(load_policy_book(DEFAULT_POLICY))
+    state: PartitionState[TicketState] = PartitionState(0, Tickets(rules, label_of), RETENTION)
+    feed = Feed(0)
+    feed(TicketCreated, "T1", T0, channel="chat", priority="normal", queue="orders")
+    run(state, feed.messages)
+    # /metrics merges `gauges` on every scrape; the per-minute deadline counts stay out of it.
+    assert state.rollup_counts and {name for name, _ in state.rollup_counts} == {SLA_DUE}
+    assert nonzero(state.gauges) == {
+        (TICKETS_OPEN, ("chat", "normal")): 1,
+        (TICKETS_AWAITING_FIRST_RESPONSE, ("chat", "normal")): 1,
+    }
+    assert dict(rebuilt(state).rollup_counts) == dict(state.rollup_counts)
+    # The stage-two rollups still see them: the 2-minute chat first response is due this hour.
+    partials = dict(build_partials({0: [state]}, ["orders"], T0))
+    assert sum(partials["queue:orders"].due.values()) == 1
+    # Solved: nothing left, not even zero entries (deadline minutes are not a bounded set).
+    feed(TicketStatusChanged, "T1", T0 + timedelta(minutes=1), status="solved")
+    run(state, feed.messages[-1:])
+    assert state.rollup_counts == Counter()

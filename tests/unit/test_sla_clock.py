@@ -344,3 +344,46 @@ def test_status_agrees_with_deadline(
     assert met.consumed == clock.elapsed_business(now, calendar)
     # Overdue means the business budget is used up (it can equal it after a closing deadline).
     assert not met.overdue or met.consumed >= budget
+
+
+@PROPERTY
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(CALENDARS), instants, st.integers(1, 3 * 86_400),
+            st.integers(0, 4 * 86_400), st.integers(0, 3),
+        ),
+        min_size=1, max_size=30,
+    )
+)
+def test_remembered_deadlines_equal_computed_ones(
+    cases: list[tuple[BusinessCalendar, datetime, int, int, int]],
+) -> None:
+    from stream.domain.sla import SlaRules
+
+    rules = SlaRules(load_policy_book(SHIPPED))
+    clocks = []
+    for calendar, start, budget, consumed, state in cases:
+        clock = SlaClock.start("resolution", budget, start)
+        clock = msgspec.structs.replace(clock, consumed=float(consumed))
+        if state == 1:
+            clock = clock.pause(start, calendar)
+        elif state == 2:
+            clock = clock.met(start, calendar)
+        clocks.append((clock, calendar))
+    # Twice, interleaved: every answer (fresh or remembered) is the computed one, also for
+    # clocks that share a start but differ in budget left or calendar.
+    for _ in range(2):
+        for clock, calendar in clocks:
+            assert rules.deadline(clock, calendar) == clock.deadline(calendar)
+
+
+def test_remembered_deadlines_stay_bounded() -> None:
+    from stream.domain.sla import DEADLINE_MEMO_LIMIT, SlaRules
+
+    rules = SlaRules(load_policy_book(SHIPPED))
+    start = utc(2026, 12, 1, 9)
+    for i in range(DEADLINE_MEMO_LIMIT + 10):
+        clock = SlaClock.start("first_response", 60, start + timedelta(seconds=i))
+        assert rules.deadline(clock, SUPPORT_HOURS) == clock.deadline(SUPPORT_HOURS)
+    assert len(rules._deadlines) <= DEADLINE_MEMO_LIMIT
