@@ -133,11 +133,12 @@ async def test_a_key_leaving_the_list_is_removed_and_unchanged_keys_send_nothing
     assert await model.rebuild("tickets", 0, part)
     rebuilt = redis.commands
     created = TicketCreated(event_id="c", occurred_at=T0.isoformat(), ticket_id="T1",
-                            channel="chat", priority="normal", queue="orders")
+                            channel="email", priority="urgent", queue="orders",
+                            request_type="order_status")
     part.apply("T1", 0, Decoded(created, T0))
     assert await model.update("tickets", 0, changes(part))
     assert redis.commands == rebuilt  # open, not at risk: no entry, no command
-    late = T0 + timedelta(minutes=3)  # past the 2-minute chat first response
+    late = T0 + timedelta(minutes=16)  # past the 15-minute urgent first response
     for key in part.pop_due(late):
         part.evaluate(key, late)
     assert await model.update("tickets", 0, changes(part))

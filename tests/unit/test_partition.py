@@ -933,16 +933,18 @@ def test_deadline_counts_are_kept_apart_from_the_gauges() -> None:
     rules = SlaRules(load_policy_book(DEFAULT_POLICY))
     state: PartitionState[TicketState] = PartitionState(0, Tickets(rules, label_of), RETENTION)
     feed = Feed(0)
-    feed(TicketCreated, "T1", T0, channel="chat", priority="normal", queue="orders")
+    feed(TicketCreated, "T1", T0, channel="email", priority="urgent", queue="orders",
+         request_type="order_status")
     run(state, feed.messages)
     # /metrics merges `gauges` on every scrape; the per-minute deadline counts stay out of it.
     assert state.rollup_counts and {name for name, _ in state.rollup_counts} == {SLA_DUE}
     assert nonzero(state.gauges) == {
-        (TICKETS_OPEN, ("chat", "normal")): 1,
-        (TICKETS_AWAITING_FIRST_RESPONSE, ("chat", "normal")): 1,
+        (TICKETS_OPEN, ("email", "urgent")): 1,
+        (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "urgent")): 1,
     }
     assert dict(rebuilt(state).rollup_counts) == dict(state.rollup_counts)
-    # The stage-two rollups still see them: the 2-minute chat first response is due this hour.
+    # The stage-two rollups still see them: the 15-minute urgent first response is due this
+    # hour (the 4-hour resolution is not).
     partials = dict(build_partials({0: [state]}, ["orders"], T0))
     assert sum(partials["queue:orders"].due.values()) == 1
     # Solved: nothing left, not even zero entries (deadline minutes are not a bounded set).
