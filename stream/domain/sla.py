@@ -54,7 +54,7 @@ class SlaEvent(NamedTuple):
     publish: bool = True
 
 
-class SlaTrack(msgspec.Struct, array_like=True):
+class SlaTrack(msgspec.Struct, array_like=True, gc=False):
     policy: str
     clocks: list[SlaClock]
     status: int = 0

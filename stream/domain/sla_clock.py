@@ -42,6 +42,7 @@ class SlaClock(
     msgspec.Struct,
     frozen=True,
     omit_defaults=True,
+    gc=False,  # see TicketState
     rename={
         "target": "t",
         "budget": "b",

@@ -30,8 +30,13 @@ OPEN_STATUSES = frozenset({"new", "open", "pending", "on_hold"})
 SOLVED_STATUSES = frozenset({"solved", "closed"})
 
 
-class TicketState(msgspec.Struct, array_like=True):
-    """Stored per ticket (array-encoded: the changelog carries no field names)."""
+class TicketState(msgspec.Struct, array_like=True, gc=False):
+    """Stored per ticket (array-encoded: the changelog carries no field names).
+
+    `gc=False` (here, on `SlaTrack` and on `SlaClock`): these hold only scalars, datetimes and
+    lists of ints or of each other, never a reference back, so they cannot form a cycle; not
+    tracking them saves the collector header, 16 B per object (≈ 64 B per open ticket).
+    """
 
     offset: int  # source offset of the last event applied (invariant 2)
     updated_at: datetime  # latest occurred_at applied; older events are "late"
