@@ -138,6 +138,7 @@ class Pipeline:
             settings.redis_url.get_secret_value(), **redis_kwargs(settings)
         )
         self._redis_up: bool | None = None  # None until the first health check
+        self._redis_run_id: str | None = None
         self.read_model = ReadModel(self.redis, settings.app_id, self.rules)
         for stream in SLA_STREAMS:
             self.tables[stream].on_ready = self._rebuild_callback(stream)
@@ -240,12 +241,18 @@ class Pipeline:
     async def _check_redis(self) -> None:
         """Redis is a read model (invariant 7): down means degraded extras, never a stop."""
         was_up = self._redis_up
+        restarted = False
         try:
             async with asyncio.timeout(2.0):
-                self._redis_up = bool(await self.redis.ping())
+                # The server's run_id changes with every start (and on a failover): a restart
+                # between two checks loses the lists without ever looking down to a ping.
+                run_id = (await self.redis.info("server")).get("run_id")
+            restarted = None not in (run_id, self._redis_run_id) and run_id != self._redis_run_id
+            self._redis_run_id = run_id or self._redis_run_id
+            self._redis_up = True
         except Exception:  # any failure is "down"; the reason is not worth a log line per tick
             self._redis_up = False
-        if self._redis_up and was_up is False and self.assigned_once:
+        if self._redis_up and (was_up is False or restarted) and self.assigned_once:
             # Back after an outage (or a restart that lost everything): rebuild every list.
             for stream in SLA_STREAMS:
                 for ready in self.tables[stream].ready_partitions():
