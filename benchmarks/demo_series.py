@@ -12,7 +12,7 @@ What it does (the steps of `stream.demo.run_demo`, without the board):
    plus SUPPORTPULSE_FORECAST_FILE=config/forecast.yaml, SUPPORTPULSE_FORECAST_MULTIPLIER=3
    ("plan for last year's busiest day x 3") and a rollup every simulated minute
    (SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS = 60 / speed, at least 0.5 s, as `supportpulse demo`);
-3. the seeded simulation (`generate(profile, seed, today START_HOUR:00 local, duration)`)
+3. the seeded simulation (`generate(profile, seed, DATE START_HOUR:00 local, duration)`)
    published at `--speed` in a thread, paced by `occurred_at` like `kafka_io.publish`;
 4. every `--scrape-every` wall seconds: /metrics and /sla/at-risk, one CSV row per scrape
    (`benchmarks/results/demo_series.csv`), and at the end a table with one row per simulated
@@ -60,7 +60,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,6 +77,7 @@ RESULT_FILE = ROOT / "benchmarks" / "results" / "demo_series.csv"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FORECAST_CHANNELS = ("email", "chat", "phone", "social", "web_form")
 TIMEZONE = "Europe/Prague"
+RESULTS_DATE = date(2026, 11, 23)  # benchmarks/results/demo_series.* were measured on it
 
 # --------------------------------------------------------------------------------------------
 # Forecast baseline
@@ -362,8 +363,8 @@ def run_series(args: argparse.Namespace) -> list[dict[str, Any]]:
     from stream.settings import Settings
 
     tz = ZoneInfo(TIMEZONE)
-    today = datetime.now(tz).date()
-    start = datetime(today.year, today.month, today.day, args.start_hour, 0, tzinfo=tz)
+    day = args.date
+    start = datetime(day.year, day.month, day.day, args.start_hour, 0, tzinfo=tz)
     events = list(generate(args.profile, args.seed, start, args.duration, timezone=TIMEZONE))
     print(f"{len(events)} events of {args.profile!r} (seed {args.seed}) from "
           f"{start.isoformat()} for {args.duration / 3600:g} h at {args.speed:g}x "
@@ -596,7 +597,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed", type=float, default=120.0)
     parser.add_argument("--duration", type=parse_duration, default=12 * 3600.0,
                         help="simulated time, e.g. 12h (default)")
-    parser.add_argument("--start-hour", type=int, default=9, help="local start hour today")
+    parser.add_argument("--start-hour", type=int, default=9, help="local start hour")
+    parser.add_argument("--date", type=date.fromisoformat, default=RESULTS_DATE,
+                        help="simulated day, YYYY-MM-DD (default: the day the committed "
+                             "results were measured on, a Monday; the weekday shapes traffic)")
     parser.add_argument("--profile", default="black-friday")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--forecast", type=Path, default=FORECAST_FILE)

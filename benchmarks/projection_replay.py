@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,15 +40,15 @@ from stream.domain.sla_policy import load_policy_book  # noqa: E402
 from stream.rollups import build_partials  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from demo_series import parse_duration, projection_check  # noqa: E402
+from demo_series import RESULTS_DATE, parse_duration, projection_check  # noqa: E402
 
 TIMEZONE = "Europe/Prague"
 
 
 def replay(args: argparse.Namespace) -> list[dict[str, Any]]:
     tz = ZoneInfo(TIMEZONE)
-    today = datetime.now(tz).date()
-    start = datetime(today.year, today.month, today.day, args.start_hour, 0, tzinfo=tz)
+    day = args.date
+    start = datetime(day.year, day.month, day.day, args.start_hour, 0, tzinfo=tz)
     rules = SlaRules(load_policy_book(ROOT / "config" / "sla-policy.yaml"))
 
     def label(queue: str | None) -> str:
@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="black-friday")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--start-hour", type=int, default=6)
+    parser.add_argument("--date", type=date.fromisoformat, default=RESULTS_DATE,
+                        help="simulated day, YYYY-MM-DD (default: as demo_series.py)")
     parser.add_argument("--duration", type=parse_duration, default=18 * 3600.0)
     parser.add_argument("--ticket-aht", type=float, default=420.0,
                         help="SUPPORTPULSE_TICKET_AHT_SECONDS of the demo")
