@@ -86,7 +86,6 @@ def build_partials(
                 },
                 online=gauges.get((AGENTS, (queue, "online")), 0),
                 capacity=gauges.get((AGENT_CHAT_CAPACITY, (queue,)), 0),
-                waiting=gauges.get(("chat_queue_waiting", (queue,)), 0),
                 due=due.get((queue, "ticket"), {}),
                 chat_due=due.get((queue, "chat"), {}),
             )

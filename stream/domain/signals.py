@@ -38,7 +38,6 @@ class Partial(msgspec.Struct, frozen=True):
     hours: dict[int, float] = msgspec.field(default_factory=dict)  # channel history
     online: float = 0.0
     capacity: float = 0.0
-    waiting: float = 0.0
     # Deadline minute → open targets: ticket targets, and waiting chats' first response.
     due: dict[int, float] = msgspec.field(default_factory=dict)
     chat_due: dict[int, float] = msgspec.field(default_factory=dict)
