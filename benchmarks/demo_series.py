@@ -50,7 +50,6 @@ import bisect
 import contextlib
 import csv
 import json
-import os
 import re
 import subprocess
 import sys
@@ -358,6 +357,7 @@ def parse_duration(text: str) -> float:
 def run_series(args: argparse.Namespace) -> list[dict[str, Any]]:
     from pydantic import SecretStr
 
+    from stream.demo import worker_env
     from stream.embedded import embedded_stack, free_port, stop_process
     from stream.kafka_io import all_topics, ensure_topics
     from stream.settings import Settings
@@ -374,22 +374,16 @@ def run_series(args: argparse.Namespace) -> list[dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix="supportpulse-series-"))
     with embedded_stack(workdir) as (broker, redis):
         web_port = free_port()
+        # The demo's worker settings (stream.demo.worker_env), with this run's explicit choices.
         env = {
-            **os.environ,
-            "SUPPORTPULSE_KAFKA_BOOTSTRAP": broker.bootstrap,
-            "SUPPORTPULSE_REDIS_URL": redis.url,
+            **worker_env(broker.bootstrap, redis.url, workdir, web_port, args.speed,
+                         args.profile),
             "SUPPORTPULSE_APP_ID": "supportpulse-series",
-            "SUPPORTPULSE_DATA_DIR": str(workdir / "data"),
             "SUPPORTPULSE_WEB_HOST": "127.0.0.1",
-            "SUPPORTPULSE_WEB_PORT": str(web_port),
-            "SUPPORTPULSE_PARTITIONS": "4",
-            "SUPPORTPULSE_LOG_LEVEL": "warn",
             "SUPPORTPULSE_TIMEZONE": TIMEZONE,
             "SUPPORTPULSE_FORECAST_FILE": str(args.forecast),
             "SUPPORTPULSE_FORECAST_MULTIPLIER": f"{args.multiplier:g}",
             "SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS": f"{args.rollup_interval:g}",
-            # Simulator agents: ~1.4 touches x 300 s per ticket (as stream/demo.py).
-            "SUPPORTPULSE_TICKET_AHT_SECONDS": "420",
         }
         env.pop("SUPPORTPULSE_API_TOKEN", None)
         settings = Settings(

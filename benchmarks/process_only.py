@@ -31,7 +31,6 @@ from prometheus_client import CollectorRegistry
 from stream.app import Pipeline
 from stream.domain.clock import EventClock
 from stream.domain.events import STREAM_OF_TYPE, key_for_dict
-from stream.domain.partition import PartitionState
 from stream.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/run.py's input
@@ -61,13 +60,7 @@ class CountingProducer:
 
 def own_everything(pipeline: Pipeline, partitions: int) -> None:
     for table in pipeline.tables.values():
-        for p in range(partitions):
-            state: PartitionState[Any] = PartitionState(p, table.kind, table.retention)
-            state.rebuild()
-            table.partitions[p] = state
-            ready = asyncio.Event()
-            ready.set()
-            table._ready[p] = ready
+        table.own_empty(range(partitions))
 
 
 async def run(n: int) -> dict[str, Any]:

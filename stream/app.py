@@ -247,7 +247,7 @@ class Pipeline:
                 # The server's run_id changes with every start (and on a failover): a restart
                 # between two checks loses the lists without ever looking down to a ping.
                 run_id = (await self.redis.info("server")).get("run_id")
-            restarted = None not in (run_id, self._redis_run_id) and run_id != self._redis_run_id
+            restarted = self._redis_run_id is not None and run_id not in (None, self._redis_run_id)
             self._redis_run_id = run_id or self._redis_run_id
             self._redis_up = True
         except Exception:  # any failure is "down"; the reason is not worth a log line per tick

@@ -39,6 +39,33 @@ def demo_start(timezone: str) -> datetime:
     return datetime(today.year, today.month, today.day, 11, 0, tzinfo=tz)
 
 
+def worker_env(
+    bootstrap: str, redis_url: str, workdir: Path, web_port: int, speed: float, profile: str
+) -> dict[str, str]:
+    """The demo worker's environment: the embedded stack's addresses and the settings that fit
+    the simulator at `speed`; what the caller's environment sets for the tunables wins."""
+    env = {
+        **os.environ,
+        "SUPPORTPULSE_KAFKA_BOOTSTRAP": bootstrap,
+        "SUPPORTPULSE_REDIS_URL": redis_url,
+        "SUPPORTPULSE_APP_ID": "supportpulse-demo",
+        "SUPPORTPULSE_DATA_DIR": str(workdir / "data"),
+        "SUPPORTPULSE_WEB_PORT": str(web_port),
+        "SUPPORTPULSE_PARTITIONS": "4",
+        "SUPPORTPULSE_LOG_LEVEL": "warn",
+    }
+    # The simulator's agents spend about 1.4 touches × 300 s on a ticket.
+    env.setdefault("SUPPORTPULSE_TICKET_AHT_SECONDS", "420")
+    # Time runs `speed` times faster: roll up once a simulated minute (at least every 0.5 s
+    # wall), or a 2-minute chat target would be over before its waiting chats are seen.
+    env.setdefault("SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS", f"{max(0.5, 60.0 / speed):g}")
+    if FORECAST.exists():
+        # The baseline is a normal week; the peak profiles multiply it (DOMAIN.md).
+        env.setdefault("SUPPORTPULSE_FORECAST_FILE", str(FORECAST))
+        env.setdefault("SUPPORTPULSE_FORECAST_MULTIPLIER", str(PEAK_MULTIPLIERS.get(profile, 1.0)))
+    return env
+
+
 def run_demo(
     *,
     speed: float,
@@ -54,26 +81,7 @@ def run_demo(
     workdir = Path(tempfile.mkdtemp(prefix="supportpulse-demo-"))
     with embedded_stack(workdir) as (broker, redis):
         web_port = int(os.environ.get("SUPPORTPULSE_WEB_PORT", "0")) or _preferred_port(6066)
-        env = {
-            **os.environ,
-            "SUPPORTPULSE_KAFKA_BOOTSTRAP": broker.bootstrap,
-            "SUPPORTPULSE_REDIS_URL": redis.url,
-            "SUPPORTPULSE_APP_ID": "supportpulse-demo",
-            "SUPPORTPULSE_DATA_DIR": str(workdir / "data"),
-            "SUPPORTPULSE_WEB_PORT": str(web_port),
-            "SUPPORTPULSE_PARTITIONS": "4",
-            "SUPPORTPULSE_LOG_LEVEL": "warn",
-        }
-        # The simulator's agents spend about 1.4 touches × 300 s on a ticket.
-        env.setdefault("SUPPORTPULSE_TICKET_AHT_SECONDS", "420")
-        # Time runs `speed` times faster: roll up once a simulated minute (at least every 0.5 s
-        # wall), or a 2-minute chat target would be over before its waiting chats are seen.
-        env.setdefault("SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS", f"{max(0.5, 60.0 / speed):g}")
-        if FORECAST.exists():
-            # The baseline is a normal week; the peak profiles multiply it (DOMAIN.md).
-            env.setdefault("SUPPORTPULSE_FORECAST_FILE", str(FORECAST))
-            env.setdefault("SUPPORTPULSE_FORECAST_MULTIPLIER",
-                           str(PEAK_MULTIPLIERS.get(profile, 1.0)))
+        env = worker_env(broker.bootstrap, redis.url, workdir, web_port, speed, profile)
         settings = Settings(
             kafka_bootstrap=[broker.bootstrap], redis_url=SecretStr(redis.url), partitions=4
         )

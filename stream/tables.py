@@ -79,6 +79,19 @@ class ChangelogTable(Generic[S]):
             for p in new:
                 self._recovering[p] = task
 
+    def own_empty(self, partitions: Iterable[int]) -> list[PartitionState[S]]:
+        """Own `partitions` as if recovery had found their changelogs empty, without reading
+        them (component tests and benchmarks that drive the pipeline without a broker)."""
+        states = []
+        for p in partitions:
+            state: PartitionState[S] = PartitionState(p, self.kind, self.retention)
+            state.rebuild()
+            self.partitions[p] = state
+            self._ready[p] = ready = asyncio.Event()
+            ready.set()
+            states.append(state)
+        return states
+
     def _drop(self, p: int) -> None:
         task = self._recovering.pop(p, None)
         if task is not None and all(t is not task for t in self._recovering.values()):

@@ -62,12 +62,6 @@ class Kind(Protocol[S]):
         """The next instant at which `evaluate` may change this value, if any."""
 
 
-# A kind may name contribution keys that no exported metric reads (e.g. per-minute deadline
-# counts for the stage-two rollups) as a class attribute `rollup_only: frozenset[str]`; the
-# partition counts those apart from `gauges`, which /metrics merges on every scrape.
-ROLLUP_ONLY_ATTR = "rollup_only"
-
-
 class PartitionMeta(msgspec.Struct, array_like=True):
     applied_offset: int = -1
     watermark: datetime | None = None
@@ -88,10 +82,12 @@ class PartitionState(Generic[S]):
         self.values: dict[str, S] = {}
         self.meta = PartitionMeta()
         self.gauges: Counter[GaugeKey] = Counter()
-        # Contributions named in the kind's `rollup_only`; zero entries are dropped (their
-        # labels, e.g. deadline minutes, are not a bounded set).
+        # A kind may name contribution keys no exported metric reads (per-minute deadline
+        # counts for the stage-two rollups) in a class attribute `rollup_only`: they are
+        # counted here, apart from the gauges /metrics merges on every scrape, and zero entries
+        # are dropped (their labels, e.g. deadline minutes, are not a bounded set).
         self.rollup_counts: Counter[GaugeKey] = Counter()
-        self._rollup_only: frozenset[str] = frozenset(getattr(kind, ROLLUP_ONLY_ATTR, ()))
+        self._rollup_only: frozenset[str] = frozenset(getattr(kind, "rollup_only", ()))
         # queue label → {conversation key: waiting since}; small (bounded by abandonment).
         self.waiting: dict[str, dict[str, datetime]] = {}
         self._expiry: list[tuple[datetime, str]] = []
@@ -281,6 +277,7 @@ class PartitionState(Generic[S]):
             else:
                 self.gauges.subtract(contributions)
             return
+        # Kinds may return weighted contributions (Presence: chat capacity), like Counter.update.
         pairs = (
             contributions.items() if isinstance(contributions, Mapping)
             else ((k, 1) for k in contributions)

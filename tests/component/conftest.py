@@ -7,7 +7,6 @@ handed to `Pipeline.process`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,17 +92,7 @@ def message(
 
 def make_ready(pipeline: Pipeline, stream: str, *partitions: int) -> list[PartitionState[Any]]:
     """Own `partitions` of a stream's table as if changelog recovery had found them empty."""
-    table = pipeline.tables[stream]
-    states = []
-    for p in partitions:
-        state: PartitionState[Any] = PartitionState(p, table.kind, table.retention)
-        state.rebuild()
-        table.partitions[p] = state
-        ready = asyncio.Event()
-        ready.set()
-        table._ready[p] = ready
-        states.append(state)
-    return states
+    return pipeline.tables[stream].own_empty(partitions)
 
 
 @pytest.fixture
