@@ -59,7 +59,8 @@ class _Conversation:
         self.account_id = account_id
         self.account = account
         number = native_id(data.get("id"), "conversation id")
-        self.id = f"{SOURCE}:{account_id}:{number}"
+        self.ref = f"{account_id}:{number}"  # the id without the source, for event ids
+        self.id = f"{SOURCE}:{self.ref}"
         inbox = native_id(data.get("inbox_id"), "inbox_id", required=False)
         meta = obj(data.get("meta"))
         team = native_id(obj(meta.get("team")).get("id"), "team id", required=False)
@@ -157,7 +158,7 @@ def translate(body: bytes, headers: Mapping[str, str], connectors: Connectors) -
 def _created(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
     at = timestamp(conv.data.get("created_at"), "created_at")
     if not conv.is_chat:
-        event = {"event_id": event_id(SOURCE, conv.id, "created"), "type": "ticket.created",
+        event = {"event_id": event_id(SOURCE, conv.ref, "created"), "type": "ticket.created",
                  **conv.base(at), "channel": conv.channel, "priority": conv.priority,
                  "queue": conv.queue}
         event.update({k: v for k, v in (("customer_id", conv.customer_id),
@@ -169,13 +170,13 @@ def _created(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
         return []
     events = [_requested(conv, at, "created")]
     if conv.agent_id:
-        events.append({"event_id": event_id(SOURCE, conv.id, "created", "accept"),
+        events.append({"event_id": event_id(SOURCE, conv.ref, "created", "accept"),
                        "type": "chat.accepted", **conv.base(at), "agent_id": conv.agent_id})
     return events
 
 
 def _requested(conv: _Conversation, at: str, *version: object) -> Event:
-    event = {"event_id": event_id(SOURCE, conv.id, *version, "request"),
+    event = {"event_id": event_id(SOURCE, conv.ref, *version, "request"),
              "type": "chat.requested", **conv.base(at), "queue": conv.queue,
              "priority": conv.priority}
     if conv.customer_id:
@@ -187,12 +188,12 @@ def _status_events(conv: _Conversation, new: object, at: str) -> list[Event]:
     mapped = status(new, conv.account)
     version = ("status", mapped, at)
     if not conv.is_chat:
-        return [{"event_id": event_id(SOURCE, conv.id, *version), "type": "ticket.status_changed",
+        return [{"event_id": event_id(SOURCE, conv.ref, *version), "type": "ticket.status_changed",
                  **conv.base(at), "status": mapped}]
     if mapped == "open":
         return [_requested(conv, at, *version)]
     if mapped in ("solved", "closed"):
-        return [{"event_id": event_id(SOURCE, conv.id, *version, "end"), "type": "chat.ended",
+        return [{"event_id": event_id(SOURCE, conv.ref, *version, "end"), "type": "chat.ended",
                  **conv.base(at)}]
     return []
 
@@ -225,7 +226,7 @@ def _updated(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
         user = native_id(new, "assignee id", required=False)
         if user:
             agent = conv.agent(user)
-            key = event_id(SOURCE, conv.id, "assign", user, at)
+            key = event_id(SOURCE, conv.ref, "assign", user, at)
             if not conv.is_chat:
                 events.append({"event_id": key, "type": "ticket.assigned", **conv.base(at),
                                "agent_id": agent, "queue": conv.queue})
@@ -236,7 +237,7 @@ def _updated(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
                 events.append({"event_id": key, "type": "chat.transferred", **conv.base(at),
                                "agent_id": agent})
     if "team_id" in changes and changes["team_id"][1] is not None:
-        key = event_id(SOURCE, conv.id, "team", changes["team_id"][1], at)
+        key = event_id(SOURCE, conv.ref, "team", changes["team_id"][1], at)
         if conv.is_chat:
             events.append({"event_id": key, "type": "chat.transferred", **conv.base(at),
                            "queue": conv.queue})
@@ -246,7 +247,7 @@ def _updated(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
                            "agent_id": conv.agent_id, "queue": conv.queue})
     if "priority" in changes and not conv.is_chat:
         new_priority = priority(changes["priority"][1], conv.account)
-        events.append({"event_id": event_id(SOURCE, conv.id, "priority", new_priority, at),
+        events.append({"event_id": event_id(SOURCE, conv.ref, "priority", new_priority, at),
                        "type": "ticket.priority_changed", **conv.base(at),
                        "priority": new_priority})
     return events
