@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
 from stream.domain.events import MAX_TIME, decode, parse_timestamp
 from stream.domain.events import Rejection as DecodeRejection
+
+if TYPE_CHECKING:
+    from stream.gateway.connectors import Connectors
 
 Event = dict[str, Any]
 
@@ -165,3 +168,14 @@ def finish(events: list[Event]) -> Translation:
             reason = "bad_timestamp" if result.reason == "bad_timestamp" else "invalid_field"
             return Rejection(reason, f"{event.get('type')}: {result.detail}"[:200])
     return events
+
+
+def translator(source: str) -> Callable[[bytes, Mapping[str, str], Connectors], Translation]:
+    """The `translate` function of a source (`chatwoot`, `zendesk`, `zammad`)."""
+    from stream.gateway import chatwoot, zammad, zendesk
+
+    found = {"chatwoot": chatwoot.translate, "zendesk": zendesk.translate,
+             "zammad": zammad.translate}.get(source)
+    if found is None:
+        raise ValueError(f"unknown source {source!r}: expected chatwoot, zendesk or zammad")
+    return found
