@@ -102,3 +102,17 @@ def test_load_from_disk(tmp_path: Path) -> None:
     assert load_connectors(FIXTURES / "connectors.yaml").zammad_instance == "acme"
     with pytest.raises(ConnectorsFileError, match="cannot read"):
         load_connectors(tmp_path / "missing.yaml")
+
+
+def _yaml_block(text: str) -> str:
+    return text.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_examples_are_valid() -> None:
+    import stream.gateway.connectors as module
+
+    root = Path(__file__).resolve().parents[3]
+    docs = parse_connectors_text(_yaml_block((root / "docs" / "gateway.md").read_text()))
+    assert docs.account("chatwoot", "1").inboxes["7"] == Route("returns", "ticket", "email")
+    docstring = parse_connectors_text(_yaml_block(module.__doc__ or ""))
+    assert docstring.account("zendesk", "22129848").presence_channels == frozenset({"messaging"})
