@@ -54,6 +54,8 @@ def worker(
 ) -> None:
     """Run a stream worker."""
     from stream.domain.clock import parse_clock
+    from stream.domain.sla_policy import PolicyFileError
+    from stream.rollups import ForecastFileError
     from stream.runner import run_worker
 
     settings = load_settings()
@@ -61,7 +63,10 @@ def worker(
         parsed = parse_clock(clock)
     except ValueError as exc:
         fail(str(exc))
-    run_worker(settings, parsed)
+    try:
+        run_worker(settings, parsed)
+    except (PolicyFileError, ForecastFileError) as exc:
+        fail(str(exc), code=1)  # the exit code of check-config for the same file
 
 
 @app.command()
@@ -368,28 +373,33 @@ def staffing(
 
 @app.command("check-config")
 def check_config() -> None:
-    """Validate settings and the SLA policy file, with clear errors."""
+    """Validate settings, the SLA policy and the forecast baseline, with clear errors."""
+    from stream import shipped
+    from stream.domain.sla_policy import validate_policy_text
+    from stream.rollups import ForecastFileError, load_forecast
+
     settings = load_settings()
     problems: list[str] = []
-    if settings.sla_policy_file is not None:
-        from stream.domain.sla_policy import validate_policy_text
-
-        path = settings.sla_policy_file
-        if not path.exists():
-            problems.append(f"SUPPORTPULSE_SLA_POLICY_FILE: {path}: no such file")
-        else:
-            for problem in validate_policy_text(path.read_text(), str(path)):
-                if problem.is_warning:
-                    typer.echo(f"warning: {problem}", err=True)
-                else:
-                    problems.append(str(problem))
+    policy = shipped.source(settings.sla_policy_file, shipped.POLICY)
+    if policy is not None:
+        for problem in validate_policy_text(policy.text, policy.name):
+            if problem.is_warning:
+                typer.echo(f"warning: {problem}", err=True)
+            else:
+                problems.append(str(problem))
+    forecast = shipped.source(settings.forecast_file, shipped.FORECAST)
+    try:
+        load_forecast(forecast, settings.forecast_multiplier)
+    except ForecastFileError as exc:
+        problems.append(str(exc))
     if problems:
         typer.echo("\n".join(problems), err=True)
         raise typer.Exit(1)
     typer.echo(
         f"ok: app {settings.app_id}, brokers {','.join(settings.kafka_bootstrap)}, "
-        f"queues {','.join(settings.queues)}, timezone {settings.timezone}, "
-        f"policy {settings.sla_policy_file or '(built-in default)'}"
+        f"queues {','.join(settings.queues)}, timezone {settings.timezone}\n"
+        f"SLA policy: {policy.name if policy else 'none (SLA tracking off)'}\n"
+        f"forecast baseline: {forecast.name if forecast else 'none (recent weeks of traffic)'}"
     )
 
 

@@ -28,7 +28,6 @@ from stream.board import Board, fetch_samples
 from stream.embedded import embedded_stack, free_port, stop_process
 from stream.settings import Settings
 
-FORECAST = Path(__file__).resolve().parent.parent / "config" / "forecast.yaml"
 PEAK_MULTIPLIERS = {"black-friday": 3.0, "christmas": 2.5}
 
 
@@ -59,10 +58,9 @@ def worker_env(
     # Time runs `speed` times faster: roll up once a simulated minute (at least every 0.5 s
     # wall), or a 2-minute chat target would be over before its waiting chats are seen.
     env.setdefault("SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS", f"{max(0.5, 60.0 / speed):g}")
-    if FORECAST.exists():
-        # The baseline is a normal week; the peak profiles multiply it (DOMAIN.md).
-        env.setdefault("SUPPORTPULSE_FORECAST_FILE", str(FORECAST))
-        env.setdefault("SUPPORTPULSE_FORECAST_MULTIPLIER", str(PEAK_MULTIPLIERS.get(profile, 1.0)))
+    # The shipped baseline is a normal week; the peak profiles multiply it (DOMAIN.md).
+    env.setdefault("SUPPORTPULSE_FORECAST_FILE", "shipped")
+    env.setdefault("SUPPORTPULSE_FORECAST_MULTIPLIER", str(PEAK_MULTIPLIERS.get(profile, 1.0)))
     return env
 
 

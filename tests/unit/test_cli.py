@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from stream.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "stream" / "data" / "sla-policy.yaml"
 runner = CliRunner()
 
 
@@ -21,7 +22,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
 
 def test_sla_deadline_json_has_policy_calendar_and_one_deadline_per_target() -> None:
     code, out, _ = run(
-        "sla", "deadline", "--policy", str(ROOT / "config" / "sla-policy.yaml"),
+        "sla", "deadline", "--policy", str(SHIPPED),
         "--channel", "email", "--priority", "normal",
         "--created", "2026-11-27T19:30:00+01:00", "--json",
     )
@@ -37,12 +38,12 @@ def test_sla_deadline_json_has_policy_calendar_and_one_deadline_per_target() -> 
 
 def test_sla_deadline_rejects_bad_input_on_stderr() -> None:
     code, out, err = run(
-        "sla", "deadline", "--policy", str(ROOT / "config" / "sla-policy.yaml"),
+        "sla", "deadline", "--policy", str(SHIPPED),
         "--channel", "fax", "--priority", "normal", "--created", "2026-11-27T19:30:00+01:00",
     )
     assert code != 0 and out == "" and "--channel" in err
     code, _, err = run(
-        "sla", "deadline", "--policy", str(ROOT / "config" / "sla-policy.yaml"),
+        "sla", "deadline", "--policy", str(SHIPPED),
         "--channel", "email", "--priority", "normal", "--created", "2026-11-27 19:30",
     )
     assert code != 0 and "RFC 3339" in err
@@ -81,5 +82,36 @@ def test_check_config_reports_bad_settings() -> None:
 
 def test_check_config_accepts_the_shipped_policy() -> None:
     code, out, _ = run("check-config", env={
-        "SUPPORTPULSE_SLA_POLICY_FILE": str(ROOT / "config" / "sla-policy.yaml")})
+        "SUPPORTPULSE_SLA_POLICY_FILE": str(SHIPPED)})
     assert code == 0 and out.startswith("ok:")
+
+
+def test_check_config_names_what_is_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SUPPORTPULSE_SLA_POLICY_FILE", "SUPPORTPULSE_FORECAST_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, _ = run("check-config")
+    assert code == 0
+    assert "SLA policy: shipped sla-policy.yaml (supportpulse " in out
+    assert "forecast baseline: none" in out
+    code, out, _ = run("check-config", env={"SUPPORTPULSE_SLA_POLICY_FILE": "none",
+                                            "SUPPORTPULSE_FORECAST_FILE": "shipped"})
+    assert code == 0
+    assert "SLA policy: none (SLA tracking off)" in out
+    assert "forecast baseline: shipped forecast.yaml" in out
+
+
+@pytest.mark.parametrize("setting", ["SUPPORTPULSE_SLA_POLICY_FILE", "SUPPORTPULSE_FORECAST_FILE"])
+def test_check_config_a_configured_file_that_does_not_exist_is_a_settings_error(
+    setting: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    code, out, err = run("check-config", env={setting: str(missing)})
+    assert code == 2 and out == ""
+    assert setting in err and f"{missing}: no such file" in err
+
+
+def test_check_config_reports_a_bad_forecast_file(tmp_path: Path) -> None:
+    bad = tmp_path / "forecast.yaml"
+    bad.write_text("hours: [1, 2\n")
+    code, _, err = run("check-config", env={"SUPPORTPULSE_FORECAST_FILE": str(bad)})
+    assert code == 1 and str(bad) in err
