@@ -360,9 +360,10 @@ def run_series(args: argparse.Namespace) -> list[dict[str, Any]]:
     from pydantic import SecretStr
 
     from stream.demo import worker_env
-    from stream.embedded import embedded_stack, free_port, stop_process
+    from stream.embedded import embedded_stack, free_port
     from stream.kafka_io import all_topics, ensure_topics
     from stream.settings import Settings
+    from stream.stopping import child_options, stop_on_signals, stop_process
 
     tz = ZoneInfo(TIMEZONE)
     day = args.date
@@ -374,7 +375,7 @@ def run_series(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     workdir = Path(tempfile.mkdtemp(prefix="supportpulse-series-"))
-    with embedded_stack(workdir) as (broker, redis):
+    with stop_on_signals(), embedded_stack(workdir) as (broker, redis):
         web_port = free_port()
         # The demo's worker settings (stream.demo.worker_env), with this run's explicit choices.
         env = {
@@ -398,8 +399,7 @@ def run_series(args: argparse.Namespace) -> list[dict[str, Any]]:
             with open(workdir / "worker.log", "ab") as log:
                 worker = subprocess.Popen(
                     [sys.executable, "-m", "stream.cli", "worker", "--clock", "event"],
-                    env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True,
+                    env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, **child_options(),
                 )
             base = f"http://127.0.0.1:{web_port}"
             print(f"worker pid {worker.pid}, {base}/metrics, logs in {workdir}", flush=True)

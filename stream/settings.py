@@ -115,6 +115,15 @@ class Settings(BaseSettings):
     fetch_max_wait_ms: int = Field(default=100, ge=1, le=60_000)
     session_timeout_seconds: float = Field(default=10.0, gt=0)
     heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
+    shutdown_timeout_seconds: float = Field(
+        default=8.0,
+        gt=0,
+        description=(
+            "After SIGTERM/SIGINT the worker exits within this long even if a clean stop hangs"
+            " (e.g. the broker is gone); what it had not flushed is replayed from the log on"
+            " restart. A second signal exits at once."
+        ),
+    )
     max_event_bytes: int = Field(default=64 * 1024, ge=1024)
     max_future_seconds: float = Field(default=7 * 86400.0, gt=0)
     log_level: str = Field(default="info", pattern=r"^(crit|error|warn|info|debug)$")
