@@ -392,6 +392,16 @@ def test_compose_images_pinned_or_built() -> None:
     assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", services["grafana"]["image"])
 
 
+def test_compose_workers_run_the_shipped_policy() -> None:
+    # The image is the installed wheel: only the shipped policy (or a file mounted into the
+    # container) exists there; a checkout path would fail the worker's start.
+    workers = _workers(_compose())
+    assert workers
+    for name, service in workers.items():
+        policy = _environment(service).get("SUPPORTPULSE_SLA_POLICY_FILE", "shipped")
+        assert policy == "shipped", f"{name}: {policy}"
+
+
 def test_compose_kafka_runs_in_kraft_mode() -> None:
     env = _environment(_compose()["services"]["kafka"])
     assert "controller" in env["KAFKA_PROCESS_ROLES"]
