@@ -109,6 +109,7 @@ def simulate(
     from stream.domain.durations import parse_duration
     from stream.domain.events import parse_timestamp
     from stream.domain.simulator import PROFILES, generate
+    from stream.progress import tracked
 
     if profile not in PROFILES:
         fail(f"unknown profile {profile!r}; choose one of {', '.join(sorted(PROFILES))}")
@@ -123,8 +124,11 @@ def simulate(
             fail(f"--start {start!r} is not an RFC 3339 timestamp with an offset")
         begin = parsed
     settings = load_settings()
-    events = generate(profile, seed, begin, seconds, queues=tuple(settings.queues),
-                      timezone=settings.timezone)
+    events = tracked(
+        generate(profile, seed, begin, seconds, queues=tuple(settings.queues),
+                 timezone=settings.timezone),
+        f"simulate {profile}", span=(begin.timestamp(), begin.timestamp() + seconds),
+    )
     if out is not None:
         encoder = msgspec.json.Encoder()
         count = 0
@@ -149,6 +153,7 @@ def simulate(
 def produce(file: Annotated[Path, typer.Argument(help="JSON lines, one event per line")]) -> None:
     """Publish events from a file to their topics, keyed per CONTRACT §1."""
     from stream.kafka_io import all_topics, ensure_topics, publish, read_jsonl
+    from stream.progress import tracked
     from stream.security import kafka_client_config
 
     if not file.exists():
@@ -162,7 +167,7 @@ def produce(file: Annotated[Path, typer.Argument(help="JSON lines, one event per
     async def run() -> int:
         await ensure_topics(kafka_client_config(settings), all_topics(settings),
                             settings.partitions)
-        return await publish(settings, events)
+        return await publish(settings, tracked(events, "produce", total=len(events)))
 
     typer.echo(f"published {asyncio.run(run())} events", err=True)
 
