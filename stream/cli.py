@@ -176,12 +176,36 @@ sla_app = typer.Typer(help="SLA policy tools.", no_args_is_help=True)
 app.add_typer(sla_app, name="sla")
 
 
+def policy_in_force(path: Path | None) -> tuple[str, str]:
+    """(name, text) of `path`, else of the policy the settings put in force."""
+    from stream import shipped
+
+    if path is not None:
+        if not path.is_file():
+            fail(f"{path}: no such file")
+        return str(path), path.read_text(encoding="utf-8")
+    found = shipped.source(load_settings().sla_policy_file, shipped.POLICY)
+    if found is None:
+        fail("SUPPORTPULSE_SLA_POLICY_FILE is none: no SLA policy in force (--policy FILE)")
+    return found.name, found.text
+
+
+@sla_app.command("show")
+def sla_show() -> None:
+    """Print the SLA policy in force (by default the shipped one): a start for your own."""
+    name, text = policy_in_force(None)
+    typer.echo(f"# in force: {name}", err=True)
+    typer.echo(text, nl=False)
+
+
 @sla_app.command("deadline")
 def sla_deadline(
-    policy: Annotated[Path, typer.Option(help="SLA policy file (CONTRACT §3)")],
     channel: Annotated[str, typer.Option()],
     priority: Annotated[str, typer.Option()],
     created: Annotated[str, typer.Option(help="creation time, RFC 3339 with offset")],
+    policy: Annotated[
+        Path | None, typer.Option(help="SLA policy file (CONTRACT §3); default: the one in force")
+    ] = None,
     queue: Annotated[str | None, typer.Option()] = None,
     request_type: Annotated[str | None, typer.Option()] = None,
     conversation: Annotated[
@@ -198,7 +222,7 @@ def sla_deadline(
         CONVERSATIONS,
         NoPolicyError,
         PolicyFileError,
-        load_policy_book,
+        parse_policy_text,
     )
 
     if channel not in CHANNELS:
@@ -211,7 +235,7 @@ def sla_deadline(
     if at is None:
         fail(f"--created {created!r} is not an RFC 3339 timestamp with an offset")
     try:
-        book = load_policy_book(policy)
+        book = parse_policy_text(*reversed(policy_in_force(policy)))
         chosen, deadlines = deadlines_for(
             book, channel, priority, queue, request_type, at, conversation
         )

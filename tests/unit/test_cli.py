@@ -36,6 +36,28 @@ def test_sla_deadline_json_has_policy_calendar_and_one_deadline_per_target() -> 
     assert all(v.endswith("Z") for v in body["deadlines"].values())
 
 
+def test_sla_deadline_defaults_to_the_policy_in_force(tmp_path: Path) -> None:
+    args = ("sla", "deadline", "--channel", "email", "--priority", "normal",
+            "--created", "2026-11-27T19:30:00+01:00", "--json")
+    code, out, _ = run(*args, env={"SUPPORTPULSE_SLA_POLICY_FILE": "shipped"})
+    assert code == 0 and json.loads(out)["deadlines"]["first_response"] == "2026-11-28T11:30:00Z"
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("policies:\n  - name: flat\n    targets: {first_response: 1h}\n")
+    code, out, _ = run(*args, env={"SUPPORTPULSE_SLA_POLICY_FILE": str(mine)})
+    assert code == 0 and json.loads(out) == {
+        "policy": "flat", "calendar": "24x7",
+        "deadlines": {"first_response": "2026-11-27T19:30:00Z"},
+    }
+    code, _, err = run(*args, env={"SUPPORTPULSE_SLA_POLICY_FILE": "none"})
+    assert code != 0 and "--policy" in err
+
+
+def test_sla_show_prints_the_policy_in_force_as_a_file_to_copy(tmp_path: Path) -> None:
+    code, out, err = run("sla", "show", env={"SUPPORTPULSE_SLA_POLICY_FILE": "shipped"})
+    assert code == 0 and out == SHIPPED.read_text(encoding="utf-8")
+    assert "shipped sla-policy.yaml" in err
+
+
 def test_sla_deadline_rejects_bad_input_on_stderr() -> None:
     code, out, err = run(
         "sla", "deadline", "--policy", str(SHIPPED),
