@@ -18,8 +18,12 @@ RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip uninstall -y supportpulse \
     && rm -rf build stream *.egg-info
 COPY stream ./stream
-RUN /opt/venv/bin/pip install --no-deps . \
-    && /opt/venv/bin/supportpulse --help > /dev/null
+# Installed from a built wheel, as users install it: only what the wheel ships (the package data
+# with the default SLA policy included) reaches the image. check-config fails the build if the
+# shipped policy is missing or does not parse.
+RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
+    && /opt/venv/bin/pip install --no-deps /wheels/supportpulse-*.whl \
+    && cd / && /opt/venv/bin/supportpulse check-config
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \

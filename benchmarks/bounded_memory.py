@@ -25,9 +25,10 @@ from typing import Any
 
 import redis
 
-from stream.embedded import embedded_stack, free_port, stop_process
+from stream.embedded import embedded_stack, free_port
 from stream.kafka_io import publish
 from stream.settings import Settings
+from stream.stopping import child_options, stop_on_signals, stop_process
 
 T0 = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
 TICKET_KEYS = 'support_table_keys{table="tickets"}'
@@ -83,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
     stream = events(args.conversations)
     workdir = Path(tempfile.mkdtemp(prefix="bounded-"))
-    with embedded_stack(workdir) as (broker, redis_server):
+    with stop_on_signals(), embedded_stack(workdir) as (broker, redis_server):
         client = redis.Redis.from_url(redis_server.url)
         baseline = client.info("memory")["used_memory"]
         port = free_port()
@@ -94,7 +95,7 @@ def main() -> None:
                "SUPPORTPULSE_DATA_DIR": str(workdir / "data"), "SUPPORTPULSE_LOG_LEVEL": "warn"}
         worker = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker", "--clock",
                                    "event"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, start_new_session=True)
+                                  stderr=subprocess.DEVNULL, **child_options())
         try:
             settings = Settings(kafka_bootstrap=[broker.bootstrap], partitions=4,
                                 app_id="bounded")  # type: ignore[call-arg]

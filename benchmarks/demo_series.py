@@ -2,14 +2,15 @@
 
     python benchmarks/demo_series.py                    # 12 simulated hours from 09:00 at 120x
     python benchmarks/demo_series.py --speed 60 --duration 6h --start-hour 11
-    python benchmarks/demo_series.py --write-forecast   # (re)generate config/forecast.yaml
+    python benchmarks/demo_series.py --write-forecast   # (re)generate stream/data/forecast.yaml
 
 What it does (the steps of `stream.demo.run_demo`, without the board):
 
 1. an embedded tansu broker and redis-server on free loopback ports (`embedded_stack`);
 2. one worker subprocess, `python -m stream.cli worker --clock event`, with the demo's settings
    (including SUPPORTPULSE_TICKET_AHT_SECONDS=420, the simulator's ~1.4 touches x 300 s)
-   plus SUPPORTPULSE_FORECAST_FILE=config/forecast.yaml, SUPPORTPULSE_FORECAST_MULTIPLIER=3
+   plus SUPPORTPULSE_FORECAST_FILE=shipped (stream/data/forecast.yaml),
+   SUPPORTPULSE_FORECAST_MULTIPLIER=3
    ("plan for last year's busiest day x 3") and a rollup every simulated minute
    (SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS = 60 / speed, at least 0.5 s, as `supportpulse demo`);
 3. the seeded simulation (`generate(profile, seed, DATE START_HOUR:00 local, duration)`)
@@ -39,7 +40,7 @@ after the evening wind-down); the default 12 h from 09:00 stops at 21:00.
 Forecast baseline (`--write-forecast`): the simulator's `normal` profile over one week (Monday
 2026-11-16 00:00 Europe/Prague, seed 1), conversation arrivals (`ticket.created` by its channel,
 `chat.requested` as `chat` — the same events the worker counts in `support_volume_actual`) per
-local weekday x hour x channel. See the header of config/forecast.yaml.
+local weekday x hour x channel. See the header of stream/data/forecast.yaml.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ from stream.board import Samples, fetch_samples, value  # noqa: E402
 from stream.domain.events import parse_timestamp  # noqa: E402
 from stream.domain.simulator import generate  # noqa: E402
 
-FORECAST_FILE = ROOT / "config" / "forecast.yaml"
+FORECAST_FILE = ROOT / "stream" / "data" / "forecast.yaml"
 RESULT_FILE = ROOT / "benchmarks" / "results" / "demo_series.csv"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FORECAST_CHANNELS = ("email", "chat", "phone", "social", "web_form")
@@ -85,8 +86,9 @@ RESULTS_DATE = date(2026, 11, 23)  # benchmarks/results/demo_series.* were measu
 FORECAST_HEADER = """\
 # Support Pulse — forecast baseline: expected conversation arrivals in a NORMAL week.
 #
-# Read by the worker when SUPPORTPULSE_FORECAST_FILE points here (stream/rollups.py
-# `load_forecast`); it feeds `support_volume_forecast{{channel}}` (expected arrivals in the current
+# Shipped inside the package (stream/data/forecast.yaml); read by the worker when
+# SUPPORTPULSE_FORECAST_FILE is `shipped` (or a path to an edited copy; stream/rollups.py
+# `load_forecast`). It feeds `support_volume_forecast{{channel}}` (expected arrivals in the current
 # hour) and the first 10 minutes of `support_volume_projected{{channel}}`.
 #
 # Format:
@@ -358,9 +360,10 @@ def run_series(args: argparse.Namespace) -> list[dict[str, Any]]:
     from pydantic import SecretStr
 
     from stream.demo import worker_env
-    from stream.embedded import embedded_stack, free_port, stop_process
+    from stream.embedded import embedded_stack, free_port
     from stream.kafka_io import all_topics, ensure_topics
     from stream.settings import Settings
+    from stream.stopping import child_options, stop_on_signals, stop_process
 
     tz = ZoneInfo(TIMEZONE)
     day = args.date
@@ -372,7 +375,7 @@ def run_series(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     workdir = Path(tempfile.mkdtemp(prefix="supportpulse-series-"))
-    with embedded_stack(workdir) as (broker, redis):
+    with stop_on_signals(), embedded_stack(workdir) as (broker, redis):
         web_port = free_port()
         # The demo's worker settings (stream.demo.worker_env), with this run's explicit choices.
         env = {
@@ -396,8 +399,7 @@ def run_series(args: argparse.Namespace) -> list[dict[str, Any]]:
             with open(workdir / "worker.log", "ab") as log:
                 worker = subprocess.Popen(
                     [sys.executable, "-m", "stream.cli", "worker", "--clock", "event"],
-                    env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True,
+                    env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, **child_options(),
                 )
             base = f"http://127.0.0.1:{web_port}"
             print(f"worker pid {worker.pid}, {base}/metrics, logs in {workdir}", flush=True)
@@ -585,7 +587,7 @@ def _ticket_breaches(row: dict[str, Any]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write-forecast", action="store_true",
-                        help="write config/forecast.yaml from the normal profile and exit")
+                        help="write stream/data/forecast.yaml from the normal profile and exit")
     parser.add_argument("--forecast-days", type=int, default=7)
     parser.add_argument("--forecast-seed", type=int, default=1)
     parser.add_argument("--speed", type=float, default=120.0)

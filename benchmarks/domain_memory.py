@@ -34,7 +34,7 @@ from stream.domain.conversations import Tickets
 from stream.domain.events import CHANNELS, PRIORITIES, Decoded, TicketCreated
 from stream.domain.partition import PartitionState
 from stream.domain.sla import SlaRules
-from stream.domain.sla_policy import load_policy_book
+from stream.shipped import shipped_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2025, 11, 28, 9, 0, tzinfo=UTC)
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     n = args.tickets
-    rules = SlaRules(load_policy_book(ROOT / "config" / "sla-policy.yaml"))
+    rules = SlaRules(shipped_policy())
     gc.collect()
     result: dict[str, Any] = {"open_tickets": n}
     if args.tracemalloc:

@@ -36,8 +36,8 @@ from stream.domain.presence import Presence  # noqa: E402
 from stream.domain.signals import StaffingTargets, queue_signals  # noqa: E402
 from stream.domain.simulator import DEFAULT_QUEUES, generate, stream_of  # noqa: E402
 from stream.domain.sla import SlaRules  # noqa: E402
-from stream.domain.sla_policy import load_policy_book  # noqa: E402
 from stream.rollups import build_partials  # noqa: E402
+from stream.shipped import shipped_policy  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from demo_series import RESULTS_DATE, parse_duration, projection_check  # noqa: E402
@@ -49,7 +49,7 @@ def replay(args: argparse.Namespace) -> list[dict[str, Any]]:
     tz = ZoneInfo(TIMEZONE)
     day = args.date
     start = datetime(day.year, day.month, day.day, args.start_hour, 0, tzinfo=tz)
-    rules = SlaRules(load_policy_book(ROOT / "config" / "sla-policy.yaml"))
+    rules = SlaRules(shipped_policy())
 
     def label(queue: str | None) -> str:
         return queue if queue in DEFAULT_QUEUES else "other"

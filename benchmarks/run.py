@@ -113,6 +113,7 @@ from stream.domain.simulator import generate
 from stream.embedded import Broker, Redis, free_port
 from stream.kafka_io import all_topics, ensure_topics, publish
 from stream.settings import Settings
+from stream.stopping import child_options, stop_on_signals, stop_process
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -174,7 +175,7 @@ class Proc:
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             self.argv, env={**os.environ, **self.env}, cwd=ROOT, stdout=handle,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, **child_options(),
         )
         Proc.running.append(self)
         return self
@@ -213,13 +214,7 @@ class Proc:
         return 0
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        stop_process(self.proc, timeout)
         if self in Proc.running:
             Proc.running.remove(self)
 
@@ -237,7 +232,7 @@ class Profiler:
         self.proc = subprocess.Popen(
             [pyspy(), "record", "--pid", str(pid), "--rate", "100", "--format", "raw",
              "-o", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **child_options(),
         )
 
     def stop(self) -> str:
@@ -1274,8 +1269,16 @@ def parse_sizes(text: str | None, base: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    # `timeout`/`kill` send SIGTERM: turn it into SystemExit so the `finally` stops the servers.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Ctrl-C, `timeout`/`kill` (SIGTERM) and a closed terminal (SIGHUP) all unwind through the
+    # `finally` that stops the servers; a second signal makes that clean-up kill, not wait.
+    try:
+        with stop_on_signals():
+            bench()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument(

@@ -25,7 +25,7 @@ from stream.domain.conversations import Tickets
 from stream.domain.events import Decoded, TicketCreated
 from stream.domain.partition import PartitionState
 from stream.domain.sla import SlaRules
-from stream.domain.sla_policy import load_policy_book
+from stream.shipped import shipped_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--json", action="store_true", help="one JSON object per size")
     args = parser.parse_args()
-    rules = SlaRules(load_policy_book(ROOT / "config" / "sla-policy.yaml"))
+    rules = SlaRules(shipped_policy())
     if args.json:
         for n in (int(s) for s in args.sizes.split(",")):
             started = time.perf_counter()

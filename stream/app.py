@@ -10,10 +10,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ import redis.asyncio
 from faust.types import EventT
 from prometheus_client import CollectorRegistry, generate_latest
 
-from stream import kafka_consumer
+from stream import kafka_consumer, shipped
 from stream.domain import effects as fx
 from stream.domain.clock import Clock, EventClock
 from stream.domain.commerce import Commerce, ContactRecord, CustomerState
@@ -35,7 +35,7 @@ from stream.domain.partition import GaugeKey, PartitionState, sum_gauges
 from stream.domain.presence import Presence
 from stream.domain.signals import StaffingTargets
 from stream.domain.sla import SlaRules
-from stream.domain.sla_policy import load_policy_book
+from stream.domain.sla_policy import parse_policy_text
 from stream.kafka_io import changelog_topics
 from stream.metrics import Metrics
 from stream.read_model import BackgroundWriter, ReadModel, Scorecards
@@ -52,7 +52,6 @@ from stream.tables import ChangelogTable
 SLA_STREAMS = ("tickets", "chats")
 CONTACT_COUNTS = frozenset({fx.TICKETS_CREATED, fx.CHATS_REQUESTED})
 SWEEP_INTERVAL_SECONDS = 1.0
-DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "config" / "sla-policy.yaml"
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +110,10 @@ class Pipeline:
         kafka_consumer.install(self.app, settings.fetch_max_wait_ms)
         retention = timedelta(seconds=settings.state_retention_seconds)
         cfg = consumer_config(settings)
-        self.rules = load_rules(settings)
+        self.policy = shipped.source(settings.sla_policy_file, shipped.POLICY)
+        self.rules = SlaRules(parse_policy_text(self.policy.text, self.policy.name)) if (
+            self.policy) else None
+        self.forecast = shipped.source(settings.forecast_file, shipped.FORECAST)
         attribution = timedelta(seconds=settings.attribution_window_seconds)
         self.commerce = Commerce(attribution, settings.currency_label)
         self.tz = ZoneInfo(settings.timezone)
@@ -160,7 +162,7 @@ class Pipeline:
                 )
                 for queue in [*settings.queues, "other"]
             },
-            load_forecast(settings.forecast_file, settings.forecast_multiplier),
+            load_forecast(self.forecast, settings.forecast_multiplier),
             settings.timezone,
             clock.now,
             stale_after=3 * settings.rollup_interval_seconds,
@@ -231,6 +233,11 @@ class Pipeline:
                 table.assign(tp.partition for tp in assigned if tp.topic == topic)
 
         async def declare_internal_topics() -> None:
+            # Named at every start (invariant 11): nothing in force is a silent default.
+            log.info("SLA policy in force: %s", self.policy.name if self.policy
+                     else "none (SUPPORTPULSE_SLA_POLICY_FILE=none: SLA tracking is off)")
+            log.info("forecast baseline: %s", self.forecast.name if self.forecast
+                     else "none (the same hour of recent weeks of traffic)")
             for topic in (self.dlq, self.sla_out, self.staffing_out, *self.changelogs):
                 await topic.maybe_declare()
 
@@ -612,13 +619,13 @@ class Pipeline:
             for name, table in self.tables.items()
         }
 
-    def live_gauges(self) -> dict[GaugeKey, int]:
-        total: dict[GaugeKey, int] = {}
-        for table in self.tables.values():
-            # Per-minute deadline counts are not in here (PartitionState.rollup_counts): merging
-            # them on every scrape dominated the scrape time.
-            total.update(sum_gauges(table.ready_partitions()))
-        return total
+    def live_gauges(self) -> Counter[GaugeKey]:
+        # One sum over every table: tickets of channel chat and live chats share label sets.
+        # Per-minute deadline counts are not in here (PartitionState.rollup_counts): merging
+        # them on every scrape dominated the scrape time.
+        return sum_gauges(
+            part for table in self.tables.values() for part in table.ready_partitions()
+        )
 
     def oldest_waiting(self) -> dict[str, datetime]:
         oldest: dict[str, datetime] = {}
@@ -707,12 +714,3 @@ def chat_target(rules: SlaRules | None, queue: str) -> float:
     """The chat first-response target of a queue's policy (what a projected breach misses)."""
     policy = rules.book.find("chat", "normal", queue, None, "chat") if rules else None
     return policy.targets.get("first_response", 120.0) if policy else 120.0
-
-
-def load_rules(settings: Settings) -> SlaRules | None:
-    """The SLA policy: the configured file, else the shipped default when it is present."""
-    path = settings.sla_policy_file or (DEFAULT_POLICY if DEFAULT_POLICY.exists() else None)
-    if path is None:
-        log.warning("no SLA policy file: SLA tracking is off")
-        return None
-    return SlaRules(load_policy_book(path))

@@ -54,6 +54,8 @@ def worker(
 ) -> None:
     """Run a stream worker."""
     from stream.domain.clock import parse_clock
+    from stream.domain.sla_policy import PolicyFileError
+    from stream.rollups import ForecastFileError
     from stream.runner import run_worker
 
     settings = load_settings()
@@ -61,7 +63,10 @@ def worker(
         parsed = parse_clock(clock)
     except ValueError as exc:
         fail(str(exc))
-    run_worker(settings, parsed)
+    try:
+        run_worker(settings, parsed)
+    except (PolicyFileError, ForecastFileError) as exc:
+        fail(str(exc), code=1)  # the exit code of check-config for the same file
 
 
 @app.command()
@@ -104,6 +109,7 @@ def simulate(
     from stream.domain.durations import parse_duration
     from stream.domain.events import parse_timestamp
     from stream.domain.simulator import PROFILES, generate
+    from stream.progress import tracked
 
     if profile not in PROFILES:
         fail(f"unknown profile {profile!r}; choose one of {', '.join(sorted(PROFILES))}")
@@ -118,8 +124,11 @@ def simulate(
             fail(f"--start {start!r} is not an RFC 3339 timestamp with an offset")
         begin = parsed
     settings = load_settings()
-    events = generate(profile, seed, begin, seconds, queues=tuple(settings.queues),
-                      timezone=settings.timezone)
+    events = tracked(
+        generate(profile, seed, begin, seconds, queues=tuple(settings.queues),
+                 timezone=settings.timezone),
+        f"simulate {profile}", span=(begin.timestamp(), begin.timestamp() + seconds),
+    )
     if out is not None:
         encoder = msgspec.json.Encoder()
         count = 0
@@ -144,6 +153,7 @@ def simulate(
 def produce(file: Annotated[Path, typer.Argument(help="JSON lines, one event per line")]) -> None:
     """Publish events from a file to their topics, keyed per CONTRACT §1."""
     from stream.kafka_io import all_topics, ensure_topics, publish, read_jsonl
+    from stream.progress import tracked
     from stream.security import kafka_client_config
 
     if not file.exists():
@@ -157,7 +167,7 @@ def produce(file: Annotated[Path, typer.Argument(help="JSON lines, one event per
     async def run() -> int:
         await ensure_topics(kafka_client_config(settings), all_topics(settings),
                             settings.partitions)
-        return await publish(settings, events)
+        return await publish(settings, tracked(events, "produce", total=len(events)))
 
     typer.echo(f"published {asyncio.run(run())} events", err=True)
 
@@ -166,12 +176,36 @@ sla_app = typer.Typer(help="SLA policy tools.", no_args_is_help=True)
 app.add_typer(sla_app, name="sla")
 
 
+def policy_in_force(path: Path | None) -> tuple[str, str]:
+    """(name, text) of `path`, else of the policy the settings put in force."""
+    from stream import shipped
+
+    if path is not None:
+        if not path.is_file():
+            fail(f"{path}: no such file")
+        return str(path), path.read_text(encoding="utf-8")
+    found = shipped.source(load_settings().sla_policy_file, shipped.POLICY)
+    if found is None:
+        fail("SUPPORTPULSE_SLA_POLICY_FILE is none: no SLA policy in force (--policy FILE)")
+    return found.name, found.text
+
+
+@sla_app.command("show")
+def sla_show() -> None:
+    """Print the SLA policy in force (by default the shipped one): a start for your own."""
+    name, text = policy_in_force(None)
+    typer.echo(f"# in force: {name}", err=True)
+    typer.echo(text, nl=False)
+
+
 @sla_app.command("deadline")
 def sla_deadline(
-    policy: Annotated[Path, typer.Option(help="SLA policy file (CONTRACT §3)")],
     channel: Annotated[str, typer.Option()],
     priority: Annotated[str, typer.Option()],
     created: Annotated[str, typer.Option(help="creation time, RFC 3339 with offset")],
+    policy: Annotated[
+        Path | None, typer.Option(help="SLA policy file (CONTRACT §3); default: the one in force")
+    ] = None,
     queue: Annotated[str | None, typer.Option()] = None,
     request_type: Annotated[str | None, typer.Option()] = None,
     conversation: Annotated[
@@ -188,7 +222,7 @@ def sla_deadline(
         CONVERSATIONS,
         NoPolicyError,
         PolicyFileError,
-        load_policy_book,
+        parse_policy_text,
     )
 
     if channel not in CHANNELS:
@@ -201,7 +235,7 @@ def sla_deadline(
     if at is None:
         fail(f"--created {created!r} is not an RFC 3339 timestamp with an offset")
     try:
-        book = load_policy_book(policy)
+        book = parse_policy_text(*reversed(policy_in_force(policy)))
         chosen, deadlines = deadlines_for(
             book, channel, priority, queue, request_type, at, conversation
         )
@@ -417,28 +451,33 @@ def translate(
 
 @app.command("check-config")
 def check_config() -> None:
-    """Validate settings and the SLA policy file, with clear errors."""
+    """Validate settings, the SLA policy and the forecast baseline, with clear errors."""
+    from stream import shipped
+    from stream.domain.sla_policy import validate_policy_text
+    from stream.rollups import ForecastFileError, load_forecast
+
     settings = load_settings()
     problems: list[str] = []
-    if settings.sla_policy_file is not None:
-        from stream.domain.sla_policy import validate_policy_text
-
-        path = settings.sla_policy_file
-        if not path.exists():
-            problems.append(f"SUPPORTPULSE_SLA_POLICY_FILE: {path}: no such file")
-        else:
-            for problem in validate_policy_text(path.read_text(), str(path)):
-                if problem.is_warning:
-                    typer.echo(f"warning: {problem}", err=True)
-                else:
-                    problems.append(str(problem))
+    policy = shipped.source(settings.sla_policy_file, shipped.POLICY)
+    if policy is not None:
+        for problem in validate_policy_text(policy.text, policy.name):
+            if problem.is_warning:
+                typer.echo(f"warning: {problem}", err=True)
+            else:
+                problems.append(str(problem))
+    forecast = shipped.source(settings.forecast_file, shipped.FORECAST)
+    try:
+        load_forecast(forecast, settings.forecast_multiplier)
+    except ForecastFileError as exc:
+        problems.append(str(exc))
     if problems:
         typer.echo("\n".join(problems), err=True)
         raise typer.Exit(1)
     typer.echo(
         f"ok: app {settings.app_id}, brokers {','.join(settings.kafka_bootstrap)}, "
-        f"queues {','.join(settings.queues)}, timezone {settings.timezone}, "
-        f"policy {settings.sla_policy_file or '(built-in default)'}"
+        f"queues {','.join(settings.queues)}, timezone {settings.timezone}\n"
+        f"SLA policy: {policy.name if policy else 'none (SLA tracking off)'}\n"
+        f"forecast baseline: {forecast.name if forecast else 'none (recent weeks of traffic)'}"
     )
 
 

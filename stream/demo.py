@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,10 +24,10 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 
 from stream.board import Board, fetch_samples
-from stream.embedded import embedded_stack, free_port, stop_process
+from stream.embedded import Broker, Redis, embedded_stack, free_port
 from stream.settings import Settings
+from stream.stopping import child_options, stop_on_signals, stop_process, stopping
 
-FORECAST = Path(__file__).resolve().parent.parent / "config" / "forecast.yaml"
 PEAK_MULTIPLIERS = {"black-friday": 3.0, "christmas": 2.5}
 
 
@@ -59,10 +58,9 @@ def worker_env(
     # Time runs `speed` times faster: roll up once a simulated minute (at least every 0.5 s
     # wall), or a 2-minute chat target would be over before its waiting chats are seen.
     env.setdefault("SUPPORTPULSE_ROLLUP_INTERVAL_SECONDS", f"{max(0.5, 60.0 / speed):g}")
-    if FORECAST.exists():
-        # The baseline is a normal week; the peak profiles multiply it (DOMAIN.md).
-        env.setdefault("SUPPORTPULSE_FORECAST_FILE", str(FORECAST))
-        env.setdefault("SUPPORTPULSE_FORECAST_MULTIPLIER", str(PEAK_MULTIPLIERS.get(profile, 1.0)))
+    # The shipped baseline is a normal week; the peak profiles multiply it (DOMAIN.md).
+    env.setdefault("SUPPORTPULSE_FORECAST_FILE", "shipped")
+    env.setdefault("SUPPORTPULSE_FORECAST_MULTIPLIER", str(PEAK_MULTIPLIERS.get(profile, 1.0)))
     return env
 
 
@@ -75,76 +73,93 @@ def run_demo(
     board: bool,
     exit_after: float | None = None,
 ) -> None:
-    from stream.domain.simulator import generate
-    from stream.kafka_io import all_topics, ensure_topics, publish
-
+    """Runs until `exit_after` seconds, the worker's exit or Ctrl-C / SIGTERM / SIGHUP, then
+    stops the worker, the simulator, Redis and the broker, in that order (stream.stopping)."""
     workdir = Path(tempfile.mkdtemp(prefix="supportpulse-demo-"))
-    with embedded_stack(workdir) as (broker, redis):
-        web_port = int(os.environ.get("SUPPORTPULSE_WEB_PORT", "0")) or _preferred_port(6066)
-        env = worker_env(broker.bootstrap, redis.url, workdir, web_port, speed, profile)
-        settings = Settings(
-            kafka_bootstrap=[broker.bootstrap], redis_url=SecretStr(redis.url), partitions=4
-        )
+    try:
+        # Signals are handled from the first process started to the last one stopped.
+        with stop_on_signals(), embedded_stack(workdir) as (broker, redis):
+            _run(broker, redis, workdir, speed, profile, seed, duration_seconds, board, exit_after)
+    except KeyboardInterrupt:
+        pass
+    _say("demo stopped")
+
+
+def _run(
+    broker: Broker,
+    redis: Redis,
+    workdir: Path,
+    speed: float,
+    profile: str,
+    seed: int,
+    duration_seconds: float,
+    board: bool,
+    exit_after: float | None,
+) -> None:
+    from stream.domain.simulator import generate
+    from stream.kafka_io import _aiter, all_topics, ensure_topics, publish
+
+    web_port = int(os.environ.get("SUPPORTPULSE_WEB_PORT", "0")) or _preferred_port(6066)
+    env = worker_env(broker.bootstrap, redis.url, workdir, web_port, speed, profile)
+    settings = Settings(
+        kafka_bootstrap=[broker.bootstrap], redis_url=SecretStr(redis.url), partitions=4
+    )
+    url = f"http://127.0.0.1:{web_port}/metrics"
+    stop = threading.Event()
+    worker: subprocess.Popen[bytes] | None = None
+    feeder: threading.Thread | None = None
+    show: Board | None = None
+    try:
         asyncio.run(ensure_topics(broker.bootstrap, all_topics(settings), settings.partitions))
         log = open(workdir / "worker.log", "ab")  # noqa: SIM115 - handed to the child
         worker = subprocess.Popen(
             [sys.executable, "-m", "stream.cli", "worker", "--clock", "event"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env, stdout=log, stderr=subprocess.STDOUT, **child_options(),
         )
-        url = f"http://127.0.0.1:{web_port}/metrics"
-        print(f"Support Pulse demo: {profile} at {speed:g}x — metrics at {url}", flush=True)
-        print(f"(logs in {workdir}; Ctrl-C stops everything)", flush=True)
-
-        stop = threading.Event()
-        start = demo_start(settings.timezone)
-        events = generate(profile, seed, start, duration_seconds,
+        _say(f"Support Pulse demo: {profile} at {speed:g}x — metrics at {url}")
+        _say(f"(logs in {workdir}; Ctrl-C stops everything)")
+        events = generate(profile, seed, demo_start(settings.timezone), duration_seconds,
                           queues=tuple(settings.queues), timezone=settings.timezone)
 
+        async def until_stopped() -> AsyncIterator[dict[str, Any]]:
+            async for event in _aiter(events):
+                if stop.is_set():
+                    return
+                yield event
+
         def feed() -> None:
-            async def run() -> None:
-                from stream.kafka_io import _aiter
-
-                async def until_stopped() -> AsyncIterator[dict[str, Any]]:
-                    async for event in _aiter(events):
-                        if stop.is_set():
-                            return
-                        yield event
-
-                await publish(settings, until_stopped(), speed=speed)
-
             with contextlib.suppress(Exception):
-                asyncio.run(run())
+                asyncio.run(publish(settings, until_stopped(), speed=speed))
 
         feeder = threading.Thread(target=feed, name="simulator", daemon=True)
         feeder.start()
         deadline = time.monotonic() + exit_after if exit_after else None
-        previous = signal.getsignal(signal.SIGTERM)
-        signal.signal(signal.SIGTERM, _interrupt)
         show = Board(url, settings.queues, live=board)
-        try:
-            while deadline is None or time.monotonic() < deadline:
-                if worker.poll() is not None:
-                    print(f"worker exited with {worker.returncode}; see {workdir}/worker.log")
-                    break
-                samples = fetch_samples(url)
-                if board:
-                    show.render(samples)
-                else:
-                    print(show.summary_line(samples), flush=True)
-                time.sleep(1.0)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            stop.set()
-            show.close()
-            stop_process(worker, timeout=15)
+        while deadline is None or time.monotonic() < deadline:
+            if worker.poll() is not None:
+                _say(f"worker exited with {worker.returncode}; see {workdir}/worker.log")
+                break
+            samples = fetch_samples(url)
+            if board:
+                show.render(samples)
+            else:
+                _say(show.summary_line(samples))
+            time.sleep(1.0)
+    finally:
+        stopping.begin()  # from here a further signal only hurries the clean-up
+        stop.set()
+        if show is not None:
+            with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+                show.close()
+        stop_process(worker, timeout=15)
+        if feeder is not None:
             feeder.join(5)
-            print("demo stopped", flush=True)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _say(line: str) -> None:
+    """Print, unless the terminal is gone: a closed terminal must not stop the clean-up."""
+    with contextlib.suppress(OSError):
+        print(line, flush=True)
 
 
 def _preferred_port(port: int) -> int:

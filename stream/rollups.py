@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +37,7 @@ from stream.domain.signals import (
     channel_signals,
     queue_signals,
 )
+from stream.shipped import ConfigSource
 
 QUEUE_FIELDS = (
     fx.ARRIVALS_QUEUE, fx.CHAT_ARRIVALS, fx.TICKET_ARRIVALS, fx.HANDLE_SUM, fx.HANDLE_N,
@@ -103,18 +103,25 @@ def build_partials(
         yield "global", Partial(partition=p)
 
 
-def load_forecast(path: Path | None, multiplier: float) -> Forecast:
+def load_forecast(source: ConfigSource | None, multiplier: float) -> Forecast:
     """A baseline profile file: `weekly: {mon: {"9": {email: 40, chat: 60}}}`, optional
     `multiplier` (e.g. 3 for last year's Black Friday × 3); the setting multiplies on top."""
-    if path is None:
+    if source is None:
         return Forecast({}, multiplier)
-    data = yaml.safe_load(path.read_text()) or {}
-    weekly: dict[tuple[int, int, str], float] = {}
-    for day, hours in (data.get("weekly") or {}).items():
-        for hour, channels in (hours or {}).items():
-            for channel, value in (channels or {}).items():
-                weekly[(WEEKDAYS.index(str(day)), int(hour), str(channel))] = float(value)
-    return Forecast(weekly, multiplier * float(data.get("multiplier", 1.0)))
+    try:
+        data = yaml.safe_load(source.text) or {}
+        weekly: dict[tuple[int, int, str], float] = {}
+        for day, hours in (data.get("weekly") or {}).items():
+            for hour, channels in (hours or {}).items():
+                for channel, value in (channels or {}).items():
+                    weekly[(WEEKDAYS.index(str(day)), int(hour), str(channel))] = float(value)
+        return Forecast(weekly, multiplier * float(data.get("multiplier", 1.0)))
+    except (yaml.YAMLError, AttributeError, TypeError, ValueError) as exc:
+        raise ForecastFileError(f"{source.name}: not a forecast baseline: {exc}") from exc
+
+
+class ForecastFileError(ValueError):
+    """A forecast baseline file that cannot be read as one."""
 
 
 class SignalOwner(Collector):

@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from stream.shipped import NONE, SHIPPED, FileSetting
 
 # Label values for `queue` come from configuration, never from events (invariant 8).
 DEFAULT_QUEUES = ("orders", "returns", "payments", "general")
@@ -42,7 +44,8 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=0, le=65535)
     app_id: str = Field(default="supportpulse", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     data_dir: Path = Path("./data")
-    sla_policy_file: Path | None = None
+    # A path, `shipped` (the policy inside the package) or `none` (SLA tracking off, explicitly).
+    sla_policy_file: FileSetting = SHIPPED
     queues: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_QUEUES))
     timezone: str = "Europe/Prague"
     api_token: SecretStr | None = None
@@ -89,7 +92,9 @@ class Settings(BaseSettings):
     # Per-queue overrides, JSON: {"orders": {"target_ratio": 0.9, "within_seconds": 30,
     # "ticket_aht_seconds": 900}}; keys are fields of stream.domain.signals.StaffingTargets.
     staffing_queue_targets: dict[str, dict[str, float]] = Field(default_factory=dict)
-    forecast_file: Path | None = None
+    # A baseline profile: a path, `shipped` (the package's normal week) or `none` (the default:
+    # the same hour of recent weeks of observed traffic).
+    forecast_file: FileSetting = NONE
     forecast_multiplier: float = Field(default=1.0, gt=0)
 
     partitions: int = Field(
@@ -110,6 +115,15 @@ class Settings(BaseSettings):
     fetch_max_wait_ms: int = Field(default=100, ge=1, le=60_000)
     session_timeout_seconds: float = Field(default=10.0, gt=0)
     heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
+    shutdown_timeout_seconds: float = Field(
+        default=8.0,
+        gt=0,
+        description=(
+            "After SIGTERM/SIGINT the worker exits within this long even if a clean stop hangs"
+            " (e.g. the broker is gone); what it had not flushed is replayed from the log on"
+            " restart. A second signal exits at once."
+        ),
+    )
     max_event_bytes: int = Field(default=64 * 1024, ge=1024)
     max_future_seconds: float = Field(default=7 * 86400.0, gt=0)
     log_level: str = Field(default="info", pattern=r"^(crit|error|warn|info|debug)$")
@@ -140,6 +154,27 @@ class Settings(BaseSettings):
             raise ValueError("'other' is reserved for queues not in this list")
         if len(value) > 200:
             raise ValueError("more than 200 queues would make label sets unbounded")
+        return value
+
+    @field_validator("sla_policy_file", "forecast_file", mode="before")
+    @classmethod
+    def _file_word(cls, value: object, info: ValidationInfo) -> object:
+        # `none`, `None` and `NONE` alike; an empty variable means "not set" (the default).
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if not word:
+                assert info.field_name is not None
+                return cls.model_fields[info.field_name].default
+            if word in (SHIPPED, NONE):
+                return word
+        return value
+
+    @field_validator("sla_policy_file", "forecast_file")
+    @classmethod
+    def _file_exists(cls, value: FileSetting) -> FileSetting:
+        # No silent fallback (invariant 11): a configured file that is not there is an error.
+        if isinstance(value, Path) and not value.is_file():
+            raise ValueError(f"{value}: no such file (a path, 'shipped' or 'none')")
         return value
 
     @field_validator("timezone")

@@ -18,7 +18,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -403,8 +403,9 @@ def _with_conversation(effects: list[Effect], key: str) -> list[Effect]:
     return [e._replace(conversation=key) if isinstance(e, Notice) else e for e in effects]
 
 
-def sum_gauges(partitions: Iterable[PartitionState[S]]) -> Counter[GaugeKey]:
-    """Gauges summed over partitions (without the kinds' rollup-only counts)."""
+def sum_gauges(partitions: Iterable[PartitionState[Any]]) -> Counter[GaugeKey]:
+    """Gauges summed over partitions of any tables (without the kinds' rollup-only counts): the
+    one place live gauges are merged, so equal label sets from two tables add up."""
     total: Counter[GaugeKey] = Counter()
     for state in partitions:
         total.update(state.gauges)

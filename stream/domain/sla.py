@@ -54,7 +54,11 @@ class SlaEvent(NamedTuple):
     publish: bool = True
 
 
-class SlaTrack(msgspec.Struct, array_like=True, gc=False):
+class SlaTrack(msgspec.Struct, array_like=True, gc=False, frozen=True):
+    """One conversation's SLA state. Frozen: a stored value's track is shared by the copy that
+    `recent.begin` makes, and the partition derives the old value's gauges from it, so every
+    change makes a new track (`msgspec.structs.replace`)."""
+
     policy: str
     clocks: list[SlaClock]
     status: int = 0
@@ -187,7 +191,7 @@ class SlaRules:
         if clock.is_met:
             # A reopen resumes resolution: the time consumed until it was solved still counts.
             clock = msgspec.structs.replace(clock, met_at=None, running_since=None)
-            track.status &= ~bit(target, MET)
+            track = msgspec.structs.replace(track, status=track.status & ~bit(target, MET))
         return self._replace(track, clock.resume(at))
 
     def restart(self, track: SlaTrack, target: str, at: datetime) -> SlaTrack:

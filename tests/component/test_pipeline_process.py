@@ -510,3 +510,33 @@ async def test_group_consumer_uses_the_fetch_wait_setting(settings: Settings, wa
     consumer = thread._create_worker_consumer(pipeline.app.transport)
     assert consumer._fetch_max_wait_ms == wait_ms
     assert consumer._group_id == settings.app_id  # still faust's group consumer otherwise
+
+
+# --- live gauges across tables -------------------------------------------------------------------
+async def test_sla_gauges_of_converted_chat_tickets_and_live_chats_add_up(
+    pipeline: Pipeline, registry: CollectorRegistry
+) -> None:
+    """Tickets of channel chat (converted chats) and live chats share the labels (chat, priority,
+    target): /metrics reports their sum (CONTRACT §4), not whichever table was merged last."""
+    tickets = make_ready(pipeline, "tickets", 0)
+    chats = make_ready(pipeline, "chats", 0)
+    # NOW is Friday 13:00 in Prague: created at 08:00, the ticket's 4 business hours are over.
+    await pipeline.process("tickets", [
+        message(TICKETS, 0, 0, ticket("ticket.created", T1, "ev-1", 5 * 60, channel="chat",
+                                      priority="normal", queue="orders")),
+        # Created at 09:30: 30 minutes of its 4 hours left, at risk (warn 25 % = 1 h).
+        message(TICKETS, 0, 1, ticket("ticket.created", T2, "ev-2", 210, channel="chat",
+                                      priority="normal", queue="orders")),
+    ])
+    await pipeline.process("chats", [
+        # 5 minutes waiting against a 2-minute target: breached.
+        message(CHATS, 0, 0, chat("chat.requested", C1, "c-1", 5, queue="orders")),
+        # 100 seconds waiting: 20 s left, at risk (warn 30 s).
+        message(CHATS, 0, 1, chat("chat.requested", C2, "c-2", 100 / 60, queue="orders")),
+    ])
+    for part in [*tickets, *chats]:  # the SLA sweep and its agent, by hand
+        for key in part.pop_due(NOW):
+            part.evaluate(key, NOW)
+    labels = {"channel": "chat", "priority": "normal", "target": "first_response"}
+    assert value(registry, "support_sla_breached_open", **labels) == 2
+    assert value(registry, "support_sla_at_risk", **labels) == 2

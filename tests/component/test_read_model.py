@@ -11,16 +11,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stream.app import DEFAULT_POLICY
 from stream.domain.conversations import Tickets
 from stream.domain.events import Decoded, Event, TicketCreated, TicketReplied, TicketStatusChanged
 from stream.domain.partition import PartitionState
 from stream.domain.sla import SlaRules
-from stream.domain.sla_policy import load_policy_book
 from stream.domain.tickets import TicketState
 from stream.read_model import ReadModel
+from stream.shipped import shipped_policy
 
-RULES = SlaRules(load_policy_book(DEFAULT_POLICY))
+RULES = SlaRules(shipped_policy())
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # a Friday, inside support hours
 
 

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,9 +107,18 @@ class Deployment:
 
 
 class WorkerProcess:
-    def __init__(self, deployment: Deployment, clock: str, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        clock: str,
+        env: dict[str, str],
+        command: Sequence[str] = (sys.executable, "-m", "stream.cli"),
+        cwd: Path | None = None,
+    ) -> None:
         self.deployment = deployment
         self.clock = clock
+        self.command = list(command)
+        self.cwd = cwd
         self.port = free_port()
         self.env_overrides = env
         self.proc: subprocess.Popen[bytes] | None = None
@@ -124,8 +133,9 @@ class WorkerProcess:
         env["SUPPORTPULSE_WEB_PORT"] = str(self.port)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "stream.cli", "worker", "--clock", self.clock],
+            [*self.command, "worker", "--clock", self.clock],
             env=env,
+            cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

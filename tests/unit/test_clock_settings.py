@@ -120,16 +120,43 @@ def test_defaults_follow_the_contract(env: pytest.MonkeyPatch) -> None:
     )
     assert s.max_event_bytes == 64 * 1024
     assert s.max_future_seconds == 7 * 86400
+    assert (s.sla_policy_file, s.forecast_file) == ("shipped", "none")
 
 
-def test_environment_variables_are_read(env: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("Shipped", "shipped"), (" NONE ", "none")]
+)
+def test_file_settings_take_the_words_shipped_and_none(
+    env: pytest.MonkeyPatch, raw: str, expected: str
+) -> None:
+    env.setenv("SUPPORTPULSE_SLA_POLICY_FILE", raw)
+    env.setenv("SUPPORTPULSE_FORECAST_FILE", raw)
+    s = Settings()
+    assert (s.sla_policy_file, s.forecast_file) == (expected, expected)
+
+
+def test_an_empty_file_setting_means_its_default(env: pytest.MonkeyPatch) -> None:
+    env.setenv("SUPPORTPULSE_SLA_POLICY_FILE", "")
+    env.setenv("SUPPORTPULSE_FORECAST_FILE", "")
+    assert (Settings().sla_policy_file, Settings().forecast_file) == ("shipped", "none")
+
+
+def test_a_configured_file_that_does_not_exist_is_an_error(env: pytest.MonkeyPatch) -> None:
+    env.setenv("SUPPORTPULSE_SLA_POLICY_FILE", "/nonexistent/sla.yaml")
+    with pytest.raises(ValueError, match="no such file"):
+        Settings()
+
+
+def test_environment_variables_are_read(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    policy = tmp_path / "sla.yaml"
+    policy.write_text("policies: []\n")
     env.setenv("SUPPORTPULSE_KAFKA_BOOTSTRAP", "k1:9092, k2:9093 ,")
     env.setenv("SUPPORTPULSE_QUEUES", "vip, orders,returns")
     env.setenv("SUPPORTPULSE_WEB_PORT", "7000")
     env.setenv("SUPPORTPULSE_WEB_HOST", "0.0.0.0")
     env.setenv("SUPPORTPULSE_APP_ID", "pulse-test")
     env.setenv("SUPPORTPULSE_DATA_DIR", "/var/lib/pulse")
-    env.setenv("SUPPORTPULSE_SLA_POLICY_FILE", "/etc/pulse/sla.yaml")
+    env.setenv("SUPPORTPULSE_SLA_POLICY_FILE", str(policy))
     env.setenv("SUPPORTPULSE_TIMEZONE", "America/New_York")
     env.setenv("SUPPORTPULSE_REDIS_URL", "redis://:pw@redis:6379/1")
     env.setenv("SUPPORTPULSE_TOPIC_TICKETS", "helpdesk.tickets")
@@ -139,7 +166,7 @@ def test_environment_variables_are_read(env: pytest.MonkeyPatch) -> None:
     assert s.queues == ["vip", "orders", "returns"]
     assert (s.web_port, s.web_host, s.app_id) == (7000, "0.0.0.0", "pulse-test")
     assert s.data_dir == Path("/var/lib/pulse")
-    assert s.sla_policy_file == Path("/etc/pulse/sla.yaml")
+    assert s.sla_policy_file == policy
     assert s.timezone == "America/New_York"
     assert s.redis_url.get_secret_value() == "redis://:pw@redis:6379/1"
     assert s.input_topics["tickets"] == "helpdesk.tickets"

@@ -23,18 +23,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream.app import DEFAULT_POLICY
 from stream.domain.commerce import Commerce, ContactRecord
 from stream.domain.conversations import Chats, Tickets
 from stream.domain.events import Decoded, decode
 from stream.domain.partition import PartitionState
 from stream.domain.presence import Presence
 from stream.domain.sla import SlaRules
-from stream.domain.sla_policy import load_policy_book
+from stream.shipped import shipped_policy
 from tests.hostile import VALID
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-RULES = SlaRules(load_policy_book(DEFAULT_POLICY))
+RULES = SlaRules(shipped_policy())
 QUEUES = ("orders", "returns", "payments", "general")
 
 

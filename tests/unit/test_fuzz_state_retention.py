@@ -19,7 +19,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream.app import DEFAULT_POLICY
 from stream.domain.conversations import Chats, Tickets
 from stream.domain.events import (
     ChatAccepted,
@@ -32,7 +31,7 @@ from stream.domain.events import (
 )
 from stream.domain.partition import PartitionState
 from stream.domain.sla import SlaRules
-from stream.domain.sla_policy import load_policy_book
+from stream.shipped import shipped_policy
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 RETENTION = timedelta(seconds=60)
@@ -147,7 +146,7 @@ def test_after_retention_only_open_conversations_remain(
 
 
 def test_sla_deadline_index_shrinks_with_the_table() -> None:
-    rules = SlaRules(load_policy_book(DEFAULT_POLICY))
+    rules = SlaRules(shipped_policy())
     part: PartitionState[Any] = PartitionState(0, Tickets(rules, label), RETENTION)
     for i in range(10_000):
         at = T0 + timedelta(seconds=i // 3)

@@ -924,13 +924,12 @@ def test_sum_gauges_adds_partitions() -> None:
 
 
 def test_deadline_counts_are_kept_apart_from_the_gauges() -> None:
-    from stream.app import DEFAULT_POLICY
     from stream.domain.conversations import SLA_DUE
     from stream.domain.sla import SlaRules
-    from stream.domain.sla_policy import load_policy_book
     from stream.rollups import build_partials
+    from stream.shipped import shipped_policy
 
-    rules = SlaRules(load_policy_book(DEFAULT_POLICY))
+    rules = SlaRules(shipped_policy())
     state: PartitionState[TicketState] = PartitionState(0, Tickets(rules, label_of), RETENTION)
     feed = Feed(0)
     feed(TicketCreated, "T1", T0, channel="email", priority="urgent", queue="orders",

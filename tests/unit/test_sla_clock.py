@@ -14,7 +14,7 @@ from stream.domain.sla_clock import SlaClock, deadlines_for
 from stream.domain.sla_policy import NoPolicyError, load_policy_book, parse_policy_text
 
 PRAGUE = ZoneInfo("Europe/Prague")
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "sla-policy.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "stream" / "data" / "sla-policy.yaml"
 HOUR = 3600
 
 

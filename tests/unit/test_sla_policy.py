@@ -22,7 +22,7 @@ from stream.domain.sla_policy import (
     validate_policy_text,
 )
 
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "sla-policy.yaml"
+SHIPPED = Path(__file__).resolve().parents[2] / "stream" / "data" / "sla-policy.yaml"
 
 CONTRACT_EXAMPLE = """\
 calendars:

@@ -25,7 +25,9 @@ from stream.domain.events import (
     TicketReplied,
     TicketStatusChanged,
 )
+from stream.domain.sla import SlaRules
 from stream.domain.tickets import TicketState, apply_ticket
+from stream.shipped import shipped_policy
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 LATE = Count(fx.EVENTS_LATE, ("tickets",))
@@ -34,8 +36,9 @@ LATE = Count(fx.EVENTS_LATE, ("tickets",))
 class Ticket:
     """Feeds events for one ticket through apply_ticket, like the partition does."""
 
-    def __init__(self, ticket_id: str = "T1") -> None:
+    def __init__(self, ticket_id: str = "T1", rules: SlaRules | None = None) -> None:
         self.ticket_id = ticket_id
+        self.rules = rules
         self.state: TicketState | None = None
         self.offset = 100
         self.serial = 0
@@ -53,7 +56,7 @@ class Ticket:
             **fields,
         )
         before = copy.deepcopy(self.state)
-        new, effects = apply_ticket(self.state, event, at, self.offset)
+        new, effects = apply_ticket(self.state, event, at, self.offset, self.rules)
         # The old value must stay untouched: the partition subtracts its gauge contributions.
         assert self.state == before
         self.changed = new is not None
@@ -416,6 +419,21 @@ def test_retention_starts_when_solved_and_reopen_clears_it() -> None:
     assert kind.ended_at(t.s) == T0 + timedelta(minutes=80)
 
 
+def test_a_reopen_with_sla_rules_on_leaves_the_stored_value_untouched() -> None:
+    """The helper asserts the old value is unchanged after every event (deep copy compared);
+    with SLA rules on, a reopen resumes the met resolution clock of the stored track."""
+    t = Ticket(rules=SlaRules(shipped_policy()))
+    t.create()
+    t(TicketReplied, 5, author="agent", agent_id="A7")
+    t(TicketStatusChanged, 60, status="solved")
+    solved = t.s
+    assert solved.sla is not None and any(c.is_met for c in solved.sla.clocks)
+    kept = copy.deepcopy(solved)
+    t(TicketStatusChanged, 70, status="open")
+    assert solved == kept
+    assert t.s.sla is not None and t.s.sla != solved.sla
+
+
 def test_agent_scorecard_stats() -> None:
     t = Ticket()
     t.create()
@@ -478,14 +496,10 @@ def test_not_a_ticket_event_raises() -> None:
 
 
 def test_a_converted_chat_ticket_is_timed_as_a_ticket_not_as_a_live_chat() -> None:
-    from pathlib import Path
-
     from stream.domain.chats import apply_chat
     from stream.domain.events import ChatRequested
-    from stream.domain.sla import SlaRules
-    from stream.domain.sla_policy import load_policy_book
 
-    rules = SlaRules(load_policy_book(Path(__file__).parents[2] / "config" / "sla-policy.yaml"))
+    rules = SlaRules(shipped_policy())
     created = TicketCreated(event_id="e1", occurred_at=T0.isoformat(), ticket_id="T1",
                             channel="chat", priority="normal", queue="orders")
     ticket, _ = apply_ticket(None, created, T0, 1, rules)
