@@ -108,3 +108,14 @@ def test_the_installed_wheel_runs_on_its_shipped_policy(
                    lambda: f"{worker.metrics_text()[-3000:]}\n{worker.log_tail()}")
     finally:
         worker.stop()
+
+
+def test_the_image_builds_from_the_wheel(tmp_path: Path) -> None:
+    # Only where a Docker engine runs (not in CI, which has none): the Dockerfile's own
+    # check-config step fails the build if the wheel lacks the shipped policy.
+    docker = shutil.which("docker")
+    if docker is None or subprocess.run([docker, "info"], capture_output=True).returncode != 0:
+        pytest.skip("no Docker engine here")
+    run(docker, "build", "--quiet", "--tag", "supportpulse:wheel-test", ".", cwd=ROOT)
+    checked = run(docker, "run", "--rm", "supportpulse:wheel-test", "check-config", cwd=tmp_path)
+    assert "SLA policy: shipped sla-policy.yaml (supportpulse " in checked
