@@ -401,6 +401,20 @@ def staffing(
 
 
 @app.command()
+def gateway() -> None:
+    """The webhook gateway (CONTRACT §7): Chatwoot, Zendesk, Zammad and /events in, Kafka out."""
+    from stream.gateway.connectors import ConnectorsFileError
+    from stream.gateway.process import run_gateway
+
+    settings = load_settings()
+    try:
+        run_gateway(settings)
+    except ConnectorsFileError as exc:
+        typer.echo(f"connectors file:\n{exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
 def translate(
     paths: Annotated[
         list[Path], typer.Argument(help="webhook bodies: a file per body, or JSON lines")
@@ -451,9 +465,11 @@ def translate(
 
 @app.command("check-config")
 def check_config() -> None:
-    """Validate settings, the SLA policy and the forecast baseline, with clear errors."""
+    """Validate settings, the SLA policy, the forecast and the connectors file, clearly."""
     from stream import shipped
     from stream.domain.sla_policy import validate_policy_text
+    from stream.gateway.connectors import ConnectorsFileError, load_connectors
+    from stream.gateway.process import enabled_routes
     from stream.rollups import ForecastFileError, load_forecast
 
     settings = load_settings()
@@ -470,6 +486,11 @@ def check_config() -> None:
         load_forecast(forecast, settings.forecast_multiplier)
     except ForecastFileError as exc:
         problems.append(str(exc))
+    if settings.connectors_file is not None:
+        try:
+            load_connectors(settings.connectors_file)
+        except ConnectorsFileError as exc:
+            problems.append(str(exc))
     if problems:
         typer.echo("\n".join(problems), err=True)
         raise typer.Exit(1)
@@ -477,7 +498,9 @@ def check_config() -> None:
         f"ok: app {settings.app_id}, brokers {','.join(settings.kafka_bootstrap)}, "
         f"queues {','.join(settings.queues)}, timezone {settings.timezone}\n"
         f"SLA policy: {policy.name if policy else 'none (SLA tracking off)'}\n"
-        f"forecast baseline: {forecast.name if forecast else 'none (recent weeks of traffic)'}"
+        f"forecast baseline: {forecast.name if forecast else 'none (recent weeks of traffic)'}\n"
+        f"gateway connectors: {settings.connectors_file or 'none (default mapping)'}; "
+        f"routes: {', '.join(enabled_routes(settings)) or 'none'}"
     )
 
 

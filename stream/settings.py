@@ -124,6 +124,33 @@ class Settings(BaseSettings):
             " restart. A second signal exits at once."
         ),
     )
+
+    # The webhook gateway (CONTRACT §7): its own process, sharing the Kafka settings above.
+    gateway_host: str = Field(default="127.0.0.1", description="Gateway HTTP bind address.")
+    gateway_port: int = Field(default=6070, ge=0, le=65535, description="Gateway HTTP port.")
+    chatwoot_secret: SecretStr | None = Field(
+        default=None, description="Chatwoot webhook secret; unset: /webhooks/chatwoot is 404."
+    )
+    zendesk_secret: SecretStr | None = Field(
+        default=None, description="Zendesk webhook signing secret; unset: the route is 404."
+    )
+    zammad_secret: SecretStr | None = Field(
+        default=None, description="Zammad webhook HMAC token; unset: the route is 404."
+    )
+    events_token: SecretStr | None = Field(
+        default=None, description="Bearer token of POST /events; unset: the route is 404."
+    )
+    gateway_max_skew_seconds: float = Field(
+        default=300.0, gt=0, description="A signed timestamp further from now is a replay."
+    )
+    gateway_delivery_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long a request waits for the broker's acknowledgement before a 503.",
+    )
+    connectors_file: Path | None = Field(
+        default=None, description="The connectors file (CONTRACT §7); defaults apply without one."
+    )
     max_event_bytes: int = Field(default=64 * 1024, ge=1024)
     max_future_seconds: float = Field(default=7 * 86400.0, gt=0)
     log_level: str = Field(default="info", pattern=r"^(crit|error|warn|info|debug)$")
@@ -175,6 +202,18 @@ class Settings(BaseSettings):
         # No silent fallback (invariant 11): a configured file that is not there is an error.
         if isinstance(value, Path) and not value.is_file():
             raise ValueError(f"{value}: no such file (a path, 'shipped' or 'none')")
+        return value
+
+    @field_validator("connectors_file", mode="before")
+    @classmethod
+    def _connectors_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("connectors_file")
+    @classmethod
+    def _connectors_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value}: no such file")
         return value
 
     @field_validator("timezone")

@@ -28,9 +28,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from stream.embedded import StackError, free_port, stop_process, tansu_binary, wait_for_port
+from stream.embedded import StackError, free_port, tansu_binary, wait_for_port
 from stream.kafka_io import route
 from stream.settings import Settings
+from stream.stopping import stop_process
 from stream.tables import true_end_offsets
 from tests.integration.fixtures import Deployment, Samples, by_labels
 
@@ -254,6 +255,7 @@ class TcpProxy:
         self.port = port or free_port()
         self.allow = frozenset(allow)
         self.is_cut = False
+        self.only: frozenset[str] | None = None
         self.refused = 0
         self.dropped = 0
         self._loop = asyncio.new_event_loop()
@@ -275,16 +277,23 @@ class TcpProxy:
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
 
-    def cut(self) -> None:
+    def cut(self, only: Iterable[str] | None = None) -> None:
+        """Cut every client but the allowed ones, or `only` the clients with these ids."""
         def do() -> None:
             self.is_cut = True
+            self.only = frozenset(only) if only is not None else None
             for client, (client_id, upstream) in list(self._connections.items()):
-                if client_id not in self.allow:
+                if self._blocked(client_id):
                     self.dropped += 1
                     client.transport.abort()
                     upstream.transport.abort()
 
         self._call(do)
+
+    def _blocked(self, client_id: str | None) -> bool:
+        if self.only is not None:
+            return client_id in self.only
+        return client_id not in self.allow
 
     def restore(self) -> None:
         def do() -> None:
@@ -315,7 +324,7 @@ class TcpProxy:
             writer.transport.abort()
             return
         client_id = kafka_client_id(head + body)
-        if self.is_cut and client_id not in self.allow:
+        if self.is_cut and self._blocked(client_id):
             self.refused += 1
             writer.transport.abort()
             return

@@ -24,7 +24,8 @@ import pytest
 import yaml
 
 from stream.domain.simulator import generate
-from stream.embedded import free_port, stop_process, wait_for_port
+from stream.embedded import free_port, wait_for_port
+from stream.stopping import stop_process
 from tests.integration.conftest import require_tool
 from tests.integration.fixtures import Deployment, wait_until
 
