@@ -76,6 +76,14 @@ def apply_chat(
 
     match event:
         case ChatRequested():
+            if state.is_terminal and state.ended_at is not None and occurred_at > state.ended_at:
+                # The customer wrote again after the chat ended (a reopened web-widget
+                # conversation): a new cycle, waiting again, counted as a new arrival.
+                state.requested = False
+                state.status = WAITING
+                state.accepted_at = state.ended_at = state.agent_id = None
+                state.converted_ticket_id = None
+                state.sla = None
             if not state.requested:
                 state.requested = True
                 state.queue = event.queue

@@ -114,6 +114,34 @@ def test_second_request_does_not_count_again() -> None:
     assert (c.s.queue, c.s.requested_at) == ("orders", T0)
 
 
+@pytest.mark.parametrize("end", ["ended", "abandoned"])
+def test_a_request_after_the_end_is_a_new_cycle(end: str) -> None:
+    # A reopened web-widget conversation (Chatwoot `resolved` → `open`) waits again.
+    c = Chat()
+    c.request()
+    if end == "ended":
+        c(ChatAccepted, 10, agent_id="A1")
+        c(ChatEnded, 100)
+    else:
+        c(ChatAbandoned, 100)
+    assert c.s.is_terminal
+    effects = c.request(500, queue="returns")
+    assert metric_effects(effects) == [Count(fx.CHATS_REQUESTED, ("returns",))]
+    s = c.s
+    assert (s.status, s.queue, s.requested_at) == (WAITING, "returns", T0 + timedelta(seconds=500))
+    assert (s.accepted_at, s.ended_at, s.agent_id) == (None, None, None)
+    assert gauges(s) == {(CHAT_QUEUE_WAITING, ("returns",))}
+    assert KIND.ended_at(s) is None  # no longer expires as an ended chat
+
+
+def test_a_request_older_than_the_end_does_not_reopen() -> None:
+    c = Chat()
+    c.request()
+    c(ChatEnded, 100)
+    assert metric_effects(c.request(50)) == [Count(fx.EVENTS_LATE, ("chats",))]
+    assert c.s.status == ENDED
+
+
 def test_campaign_chat_is_counted() -> None:
     c = Chat()
     effects = c.request(campaign_id="CMP1")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-import pytest
 
 from stream.domain.chats import ChatState, apply_chat
 from stream.domain.events import Decoded, decode
@@ -76,11 +75,6 @@ def test_zendesk_ticket_sequence_and_its_redelivery(connectors: Connectors) -> N
     assert effects2 == effects
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: the worker must accept chat.requested for an ended chat as a new cycle "
-    "(stream/domain/chats.py ignores a second request); remove this mark when it does",
-)
 def test_a_reopened_chatwoot_chat_waits_again(connectors: Connectors) -> None:
     names = [*CHAT_SEQUENCE, "conversation_status_changed_reopened"]
     state, _ = run_chat(events(chatwoot, "chatwoot", names, connectors))
