@@ -20,7 +20,7 @@ from stream.domain.events import (
     ChatTransferred,
     Event,
 )
-from stream.domain.recent import begin
+from stream.domain.recent import Recent, begin
 from stream.domain.sla import SlaRules, SlaTrack, sla_effects
 
 WAITING, ACTIVE, ENDED, ABANDONED = "waiting", "active", "ended", "abandoned"
@@ -30,7 +30,7 @@ TERMINAL = frozenset({ENDED, ABANDONED})
 class ChatState(msgspec.Struct, array_like=True):
     offset: int
     updated_at: datetime
-    recent: list[int]
+    recent: Recent
     requested: bool = False  # False: a stub for events that arrived before chat.requested
     queue: str | None = None
     priority: str = "normal"
@@ -67,7 +67,7 @@ def apply_chat(
 ) -> tuple[ChatState | None, list[Effect]]:
     """Apply one chat event; `label_of` maps a queue name to its bounded label value."""
     started = begin(
-        state, lambda: ChatState(offset=offset, updated_at=occurred_at, recent=[]),
+        state, lambda: ChatState(offset=offset, updated_at=occurred_at, recent=b""),
         event.event_id, occurred_at, offset, "chats",
     )
     if started is None:

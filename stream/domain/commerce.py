@@ -17,7 +17,7 @@ import msgspec
 from stream.domain.effects import Count, Effect
 from stream.domain.events import CampaignShown, Event, OrderPlaced, SelfServiceSession
 from stream.domain.partition import GaugeKey, LabelOf
-from stream.domain.recent import remember, seen
+from stream.domain.recent import Recent, remember, seen
 
 MAX_REMEMBERED = 20  # contacts and orders kept per customer within the window
 
@@ -44,7 +44,7 @@ class Order(msgspec.Struct, array_like=True):
 class CustomerState(msgspec.Struct, array_like=True):
     offset: int
     updated_at: datetime
-    recent: list[int]
+    recent: Recent
     contacts: list[Contact] = msgspec.field(default_factory=list)
     orders: list[Order] = msgspec.field(default_factory=list)
 
@@ -93,7 +93,7 @@ class Commerce:
         if state is not None and seen(state.recent, event.event_id):
             return None, []
         if state is None:
-            state = CustomerState(offset=offset, updated_at=at, recent=[])
+            state = CustomerState(offset=offset, updated_at=at, recent=b"")
         else:
             state = msgspec.structs.replace(state, offset=offset)
         state.recent = remember(state.recent, event.event_id)
@@ -115,7 +115,7 @@ class Commerce:
         ):
             return None, []
         if state is None:
-            state = CustomerState(offset=-1, updated_at=record.at, recent=[])
+            state = CustomerState(offset=-1, updated_at=record.at, recent=b"")
         else:
             state = msgspec.structs.replace(state)
         state.updated_at = max(state.updated_at, record.at)

@@ -15,7 +15,7 @@ import msgspec
 from stream.domain.effects import Effect
 from stream.domain.events import AgentStatusChanged, Event
 from stream.domain.partition import GaugeKey, LabelOf
-from stream.domain.recent import begin
+from stream.domain.recent import Recent, begin
 
 AGENTS = "agents"
 AGENT_CHAT_CAPACITY = "agent_chat_capacity"
@@ -25,7 +25,7 @@ STATUSES = ("online", "away", "offline")
 class AgentState(msgspec.Struct, array_like=True):
     offset: int
     updated_at: datetime
-    recent: list[int]
+    recent: Recent
     status: str = "offline"
     queues: list[str] = msgspec.field(default_factory=list)
     max_chats: int = 1
@@ -45,7 +45,7 @@ class Presence:
         if not isinstance(event, AgentStatusChanged):
             raise TypeError(f"not an agent event: {type(event).__name__}")
         started = begin(
-            state, lambda: AgentState(offset=offset, updated_at=occurred_at, recent=[]),
+            state, lambda: AgentState(offset=offset, updated_at=occurred_at, recent=b""),
             event.event_id, occurred_at, offset, "agents",
         )
         if started is None:

@@ -23,7 +23,7 @@ from stream.domain.events import (
     TicketReplied,
     TicketStatusChanged,
 )
-from stream.domain.recent import begin
+from stream.domain.recent import Recent, begin
 from stream.domain.sla import SlaEvent, SlaRules, SlaTrack, sla_effects
 
 OPEN_STATUSES = frozenset({"new", "open", "pending", "on_hold"})
@@ -40,7 +40,7 @@ class TicketState(msgspec.Struct, array_like=True, gc=False):
 
     offset: int  # source offset of the last event applied (invariant 2)
     updated_at: datetime  # latest occurred_at applied; older events are "late"
-    recent: list[int]  # hashes of the last few event ids, for duplicate suppression
+    recent: Recent  # hashes of the last few event ids, for duplicate suppression
     created: bool = False  # False: a stub holding events that arrived before ticket.created
     channel: str = "email"
     priority: str = "normal"
@@ -82,7 +82,7 @@ def apply_ticket(
 ) -> tuple[TicketState | None, list[Effect]]:
     """Apply one ticket event. Returns (None, []) when the event changes nothing."""
     started = begin(
-        state, lambda: TicketState(offset=offset, updated_at=occurred_at, recent=[]),
+        state, lambda: TicketState(offset=offset, updated_at=occurred_at, recent=b""),
         event.event_id, occurred_at, offset, "tickets",
     )
     if started is None:
