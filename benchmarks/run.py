@@ -128,12 +128,14 @@ MARKER = 'support_tickets_created_total{channel="social",priority="low"} '
 FULL: dict[str, Any] = {
     "events": 200_000, "sweep": [10_000, 100_000, 1_000_000], "memory": 1_000_000,
     "tracemalloc": 100_000, "recovery": [1_000_000], "latency_seconds": 20,
+    "gateway_seconds": 20,
 }
 QUICK: dict[str, Any] = {
     "events": 20_000, "sweep": [10_000, 100_000], "memory": 100_000,
     "tracemalloc": 20_000, "recovery": [10_000], "latency_seconds": 6,
+    "gateway_seconds": 5,
 }
-SECTIONS = ("throughput", "latency", "scrape", "sweep", "memory", "recovery")
+SECTIONS = ("throughput", "latency", "scrape", "sweep", "memory", "recovery", "gateway")
 TARGETS = {
     "d_over_b": 0.8, "d_over_c": 4.0, "latency_p99_s_at_1000": 1.0, "sweep_ms_at_1m": 10.0,
     "bytes_per_ticket": 1024, "scrape_ms": 50.0, "series": 5000, "recovery_1m_s": 60.0,
@@ -843,6 +845,8 @@ class Bench:
                 self.memory()
             if "recovery" in only:
                 self.recovery()
+            if "gateway" in only:
+                self.gateway()
         finally:
             for proc in list(Proc.running):
                 proc.stop()
@@ -993,6 +997,16 @@ class Bench:
             rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
             log(f"sweep: {rows[-1]}")
         self.results["sweep"] = rows
+
+    def gateway(self) -> None:
+        # Its own broker and gateway process (benchmarks/gateway.py), like the sweep's runs.
+        seconds = str(self.sizes["gateway_seconds"])
+        res = subprocess.run(
+            [PY, str(HERE / "gateway.py"), "--seconds", seconds, "--rate", "200", "--json"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        )
+        self.results["gateway"] = json.loads(res.stdout.strip().splitlines()[-1])
+        log(f"gateway: {self.results['gateway']}")
 
     def memory(self) -> None:
         out: dict[str, Any] = {}
@@ -1165,6 +1179,17 @@ def table(results: dict[str, Any]) -> str:
                 f"{lat['scrape_lower_p99_s']:.2f} s (scrape {lat['scrape_ms_median']:.0f} ms "
                 "median)", "", "",
             ))
+    gw = results.get("gateway")
+    if gw:
+        flat, paced = gw["throughput"], gw["latency"]
+        rows += [
+            (f"gateway requests/s, Chatwoot webhooks ({flat['clients']} clients)",
+             f"{flat['requests_per_s']:,.0f}/s (process {flat['gateway_cpu_cores']:.2f} cores)",
+             "≥ 1,000/s", verdict(flat["requests_per_s"] >= 1000)),
+            (f"gateway latency @ {paced['rate']:g} requests/s",
+             f"p50 {paced['p50_ms']:.1f} ms, p99 {paced['p99_ms']:.1f} ms, "
+             f"max {paced['max_ms']:.1f} ms", "p99 ≤ 50 ms", verdict(paced["p99_ms"] <= 50)),
+        ]
     for row in results.get("sweep", []):
         n = row["open_tickets"]
         ok = row["median_ms"] <= 10 if n >= 1_000_000 else None
