@@ -438,6 +438,7 @@ def translate(
     from stream.gateway.cli_input import bodies, parse_headers
     from stream.gateway.connectors import Connectors, ConnectorsFileError, load_connectors
     from stream.gateway.translation import Rejection, translator
+    from stream.progress import tracked
 
     try:
         translate_one = translator(source)
@@ -451,7 +452,7 @@ def translate(
     except ValueError as exc:
         fail(str(exc))
     failed = 0
-    for where, raw in bodies(paths):
+    for where, raw in tracked(bodies(paths), f"translate {source}", unit="bodies"):
         result = translate_one(raw, headers, connectors)
         if isinstance(result, Rejection):
             failed += 1

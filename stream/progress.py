@@ -9,26 +9,29 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+T = TypeVar("T")
 EVERY = 500  # events between updates: rich's update costs microseconds, events are cheaper
 
 
 def tracked(
-    events: Iterable[dict[str, Any]],
+    events: Iterable[T],
     what: str,
     total: int | None = None,
     span: tuple[float, float] | None = None,
     stream: TextIO | None = None,
-) -> Iterator[dict[str, Any]]:
+    unit: str = "events",
+) -> Iterator[T]:
     """`events`, passed through, with progress on `stream` (stderr) when it is a terminal.
 
     Progress is measured in events against `total`, or, for a generator whose count is not
     known beforehand, in event time against `span` (first and last `occurred_at`, epoch
     seconds): the simulator knows how much simulated time it covers, not how many events.
+    With neither, only the count and the rate are shown.
     """
     out = stream if stream is not None else sys.stderr
     if not out.isatty():
@@ -38,7 +41,7 @@ def tracked(
         TextColumn("{task.description}"),
         BarColumn(),
         TaskProgressColumn(),
-        TextColumn("{task.fields[events]:,} events · {task.fields[rate]:,.0f}/s · ETA"),
+        TextColumn(f"{{task.fields[events]:,}} {unit} · {{task.fields[rate]:,.0f}}/s · ETA"),
         TimeRemainingColumn(),
     )
     units = total if span is None else span[1] - span[0]
@@ -55,11 +58,11 @@ def tracked(
                         rate=count / max(time.monotonic() - began, 1e-9))
 
 
-def _update(progress: Progress, task: Any, count: int, began: float, event: dict[str, Any],
+def _update(progress: Progress, task: Any, count: int, began: float, event: object,
             span: tuple[float, float] | None) -> None:
     rate = count / max(time.monotonic() - began, 1e-9)
     done: float = count
-    if span is not None:
+    if span is not None and isinstance(event, dict):
         done = _event_time(event, span[0]) - span[0]
     progress.update(task, completed=done, events=count, rate=rate)
 

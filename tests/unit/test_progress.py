@@ -39,6 +39,12 @@ def test_on_a_terminal_it_shows_events_rate_and_eta() -> None:
     assert "100%" in shown
 
 
+def test_without_a_total_it_shows_the_count_and_rate_of_its_unit() -> None:
+    out = Terminal()
+    list(tracked(iter(range(1000)), "translate chatwoot", stream=out, unit="bodies"))
+    assert "1,000 bodies" in out.getvalue() and "/s" in out.getvalue()
+
+
 def test_a_span_measures_progress_in_event_time() -> None:
     out = Terminal()
     span = (T0.timestamp(), (T0 + timedelta(seconds=4000)).timestamp())
