@@ -135,9 +135,12 @@ class ChatConverted(Event, tag="chat.converted", frozen=True):
 # --- agents and commerce -------------------------------------------------------------------------
 class AgentStatusChanged(Event, tag="agent.status_changed", frozen=True):
     agent_id: Id
-    status: AgentPresence
     queues: list[QueueName]
-    max_chats: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
+    # Extension (second round): either may be omitted, meaning "unchanged" — a capacity-only
+    # change (Zendesk's agent.max_capacity_changed) has no status, a presence change from a
+    # source that does not know the capacity has no max_chats. A new agent starts offline, 1.
+    status: AgentPresence | None = None
+    max_chats: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
 
 
 class OrderPlaced(Event, tag="order.placed", frozen=True):

@@ -30,6 +30,7 @@ class AgentState(msgspec.Struct, array_like=True):
     queues: list[str] = msgspec.field(default_factory=list)
     max_chats: int = 1
     status_at: datetime | None = None
+    capacity_at: datetime | None = None  # added later: older stored values decode without it
 
 
 class Presence:
@@ -51,11 +52,22 @@ class Presence:
         if started is None:
             return None, []
         state, effects = started
+        # Presence and capacity each keep their own time: the sources do not promise order,
+        # and a capacity change must not be undone by an older presence change, nor the reverse.
+        if event.max_chats is not None and (
+            state.capacity_at is None or occurred_at >= state.capacity_at
+        ):
+            state.max_chats = event.max_chats
+            state.capacity_at = occurred_at
+        queues = sorted(set(event.queues))[:64]  # bounded per agent
+        if event.status is None:
+            if not state.queues:
+                state.queues = queues
+            return state, effects
         if state.status_at is not None and occurred_at < state.status_at:
             return state, effects  # a newer presence is already applied
         state.status = event.status
-        state.queues = sorted(set(event.queues))[:64]  # bounded per agent
-        state.max_chats = event.max_chats
+        state.queues = queues
         state.status_at = occurred_at
         return state, effects
 

@@ -18,7 +18,7 @@ zendesk:
     "22129848":
       groups: {8447320466430: billing}
       brands: {8447346621310: {queue: shop-eu}}
-      max_chats: 3                       # agent.status_changed max_chats (default 1)
+      max_chats: 3                       # agent.status_changed max_chats (default: unchanged)
       presence_channels: [messaging]     # agent.state_changed channels that count (default all)
 zammad:
   instance: acme                         # the account part of Zammad ids (default `default`)
@@ -75,7 +75,7 @@ class Account:
     brands: Mapping[str, Route] = field(default_factory=dict)
     priorities: Mapping[str, str] = field(default_factory=dict)  # lower-cased native → §1
     statuses: Mapping[str, str] = field(default_factory=dict)
-    max_chats: int = 1
+    max_chats: int | None = None  # None: presence events leave the capacity as it is
     presence_channels: frozenset[str] | None = None
 
     def queues(self) -> list[str]:
@@ -204,7 +204,7 @@ class _Parser:
         }
         priorities = self.overrides(entries.get("priorities"), "priorities", PRIORITIES)
         statuses = self.overrides(entries.get("statuses"), "statuses", TICKET_STATUSES)
-        max_chats = 1
+        max_chats: int | None = None
         if "max_chats" in entries:
             node = entries["max_chats"][1]
             text = self.text(node, "max_chats")

@@ -7,9 +7,10 @@ The envelope carries the account (`account_id`), a unique event `id` (the event 
 `Open` and lower case seen in the wild). Channel from `via.channel` per CONTRACT §7; queue from
 the group, else the brand, else `other`.
 
-Not translated: `agent.max_capacity_changed` carries a capacity but no presence, and
-`agent.status_changed` needs both — a stateless gateway cannot supply the missing half, so it is
-accepted and ignored (the capacity comes from the connectors file's `max_chats`). Other event
+Agent availability: `agent.state_changed` → `agent.status_changed` with the presence (and the
+connectors file's `max_chats` for the account, if it sets one); `agent.max_capacity_changed` →
+`agent.status_changed` with `max_chats` and no status (a §1 extension: the presence stays as it
+is, and the worker keeps each with its own time, so their order does not matter). Other event
 types (`user.*`, `organization.*`, tag or field changes…) are ignored.
 """
 
@@ -213,20 +214,41 @@ def _message_added(env: _Envelope) -> list[Event]:
 
 
 def _agent_state(env: _Envelope) -> list[Event]:
-    channels = env.account.presence_channels
-    if channels is not None and str(env.event.get("channel")).lower() not in channels:
+    if not _counted_channel(env):
         return []
     state = str(env.event.get("new_state")).lower()
     presence = PRESENCE.get(state)
     if presence is None:
         raise Reject("unmapped_status", f"agent state {state[:32]!r}")
+    event = _agent_event(env, "state") | {"status": presence}
+    if env.account.max_chats is not None:
+        event["max_chats"] = env.account.max_chats
+    return [event]
+
+
+def _agent_capacity(env: _Envelope) -> list[Event]:
+    if not _counted_channel(env):
+        return []
+    capacity = env.event.get("new_max_capacity")
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= 1000:
+        # 0 is "no chats": §1's max_chats starts at 1, and the agent's presence says the rest.
+        raise Reject("invalid_field", f"new_max_capacity {str(capacity)[:16]!r}")
+    return [_agent_event(env, "capacity") | {"max_chats": capacity}]
+
+
+def _counted_channel(env: _Envelope) -> bool:
+    """Zendesk reports presence and capacity per channel; the file may keep only some."""
+    channels = env.account.presence_channels
+    return channels is None or str(env.event.get("channel")).lower() in channels
+
+
+def _agent_event(env: _Envelope, role: str) -> Event:
     agent = env.user(env.detail.get("agent_id"), "agent_id")
     if agent is None:
         raise Reject("missing_field", "missing agent_id")
     queues = env.account.queues() or list(env.connectors.queues) or [OTHER_QUEUE]
-    return [{"event_id": env.key("state"), "type": "agent.status_changed",
-             "occurred_at": env.at, "agent_id": agent, "status": presence, "queues": queues,
-             "max_chats": env.account.max_chats}]
+    return {"event_id": env.key(role), "type": "agent.status_changed", "occurred_at": env.at,
+            "agent_id": agent, "queues": queues}
 
 
 _HANDLERS: Final = {
@@ -238,4 +260,5 @@ _HANDLERS: Final = {
     "ticket.comment_added": _comment_added,
     "messaging_ticket.message_added": _message_added,
     "agent.state_changed": _agent_state,
+    "agent.max_capacity_changed": _agent_capacity,
 }

@@ -72,10 +72,15 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
         {"event_id": "zendesk:2:01GX79ST1QX01C889XV42S2J5T:state",
          "type": "agent.status_changed", "occurred_at": "2023-05-10T23:31:58.64263Z",
          "agent_id": "zendesk:2:10011", "status": "online",
-         "queues": ["web-chat", "email-support", "billing", "support"], "max_chats": 1},
+         "queues": ["web-chat", "email-support", "billing", "support"]},
     ],
-    # A capacity without a presence: agent.status_changed needs both (see zendesk.py).
-    "agent_max_capacity_changed": [],
+    # A capacity without a presence: the worker keeps the agent's presence as it is.
+    "agent_max_capacity_changed": [
+        {"event_id": "zendesk:2:01GX7A0Q3B8J4K5M6N7P8Q9R0S:capacity",
+         "type": "agent.status_changed", "occurred_at": "2023-05-10T23:40:12.118212Z",
+         "agent_id": "zendesk:2:10011",
+         "queues": ["web-chat", "email-support", "billing", "support"], "max_chats": 3},
+    ],
 }
 
 
