@@ -1321,6 +1321,51 @@ def pipeline() -> Dashboard:
                 max_val=1,
             )
         )
+        .with_row(Row("Webhook gateway"))
+        .with_panel(
+            ts(
+                "Gateway answers/s by source and code",
+                [
+                    Query(
+                        per_second("support_gateway_requests_total", by="source, code"),
+                        "{{source}} {{code}}",
+                    )
+                ],
+                unit="reqps",
+                description="202 = stored (or dead-lettered); 401 = bad signature or token, "
+                "stale timestamp; 413 = over 256 KiB; 503 = the broker did not acknowledge, the "
+                "helpdesk retries (Chatwoot account webhooks do not: those events are lost).",
+                w=8,
+                stacked=True,
+            )
+        )
+        .with_panel(
+            ts(
+                "Gateway request time p99 by source",
+                [Query(quantile(0.99, "support_gateway_request_seconds", by="source"),
+                       "{{source}}")],
+                unit="s",
+                description="Until the answer, including the broker's acknowledgement.",
+                w=8,
+            )
+        )
+        .with_panel(
+            ts(
+                "Gateway events/s by type, dead letters by reason",
+                [
+                    Query(per_second("support_gateway_events_total", by="type"), "{{type}}"),
+                    Query(
+                        per_second("support_gateway_dead_letters_total", by="source, reason"),
+                        "dead letter {{source}} {{reason}}",
+                    ),
+                ],
+                unit="reqps",
+                description="Dead letters are signed webhooks that could not be translated; "
+                "their raw body is in support.dlq with `source` and `reason` headers.",
+                w=8,
+                no_value="0",
+            )
+        )
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -24,8 +25,14 @@ class Problem:
     detail: str
 
 
-def parse_events(body: bytes, max_event_bytes: int) -> tuple[list[dict[str, Any]], list[Problem]]:
-    """(events, problems); the events are only usable when `problems` is empty."""
+def parse_events(
+    body: bytes, max_event_bytes: int, received_at: datetime
+) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """(events, problems); the events are only usable when `problems` is empty.
+
+    An event without `occurred_at` gets `received_at` (an extension for templated sources:
+    Freshdesk's date placeholders, for one, do not render RFC 3339).
+    """
     items = _items(body)
     events: list[dict[str, Any]] = []
     problems: list[Problem] = []
@@ -36,6 +43,8 @@ def parse_events(body: bytes, max_event_bytes: int) -> tuple[list[dict[str, Any]
         if not isinstance(item, dict):
             problems.append(Problem(index, "invalid_json", "an event is a JSON object"))
             continue
+        if not item.get("occurred_at"):
+            item["occurred_at"] = received_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
         raw = msgspec.json.encode(item)
         # The gateway has no event clock: how far in the future is too far is the worker's call.
         checked = decode(raw, lambda: MAX_TIME, max_bytes=max_event_bytes)

@@ -106,7 +106,7 @@ class Gateway:
         if not hmac.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode()):
             return _answer(401, error="bad_token")
         body = await request.read()
-        events, problems = parse_events(body, self.settings.max_event_bytes)
+        events, problems = parse_events(body, self.settings.max_event_bytes, self.now())
         if problems:
             return _answer(400, errors=[
                 {"index": p.index, "reason": p.reason, "detail": p.detail} for p in problems

@@ -171,6 +171,16 @@ async def test_events_accepts_an_object_an_array_or_json_lines(
     assert [json.loads(r.value)["event_id"] for r in recorder.records] == ids
 
 
+async def test_events_without_occurred_at_get_the_time_of_receipt(
+    client: TestClient[Any, Any], recorder: Recorder
+) -> None:
+    templated = {k: v for k, v in event(7).items() if k != "occurred_at"}
+    response = await client.post("/events", data=json.dumps(templated),
+                                 headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status == 202, await response.text()
+    assert json.loads(recorder.records[0].value)["occurred_at"] == "2026-12-03T10:00:00Z"
+
+
 async def test_events_is_all_or_nothing_with_each_failing_index(
     client: TestClient[Any, Any], recorder: Recorder
 ) -> None:

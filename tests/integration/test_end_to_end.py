@@ -1,9 +1,10 @@
 """Boards and alerts end to end: tansu + Redis + worker + a real Prometheus scraping it with the
 shipped rules + a real Alertmanager whose webhook receiver is this test.
 
-A scripted breach makes the SLA-breached alert arrive at the webhook; every panel query of every
-dashboard returns data from that Prometheus; `promtool check metrics` finds nothing to report in
-the worker's /metrics.
+A scripted breach makes the SLA-breached alert arrive at the webhook; a `supportpulse gateway`
+feeding the same deployment (a Chatwoot chat, one dead letter) is scraped too; every panel query
+of every dashboard returns data from that Prometheus; `promtool check metrics` finds nothing to
+report in the worker's /metrics.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from stream.embedded import free_port, wait_for_port
 from stream.stopping import stop_process
 from tests.integration.conftest import require_tool
 from tests.integration.fixtures import Deployment, wait_until
+from tests.integration.gateway_process import GatewayProcess
+from tests.unit.gateway.conftest import body
 
 pytestmark = pytest.mark.integration
 
@@ -71,9 +74,37 @@ class Webhook:
         self.server.shutdown()
 
 
+RATED = 10  # solved tickets rated while Prometheus scrapes, one per produced chunk
+
+
+def rated_tickets(now: datetime) -> list[dict[str, Any]]:
+    """Tickets solved an hour ago, rated later (`ratings`): the CSAT and CES panels divide
+    increases inside their window, and the simulator's own ratings depend on the time of day
+    the test runs (few at night)."""
+    events: list[dict[str, Any]] = []
+    for i in range(RATED):
+        tid = f"E2E-R{i}"
+        events += [
+            {"type": "ticket.created", "event_id": f"{tid}-c", "ticket_id": tid,
+             "occurred_at": (now - timedelta(hours=2)).isoformat(), "channel": "email",
+             "priority": "normal", "queue": "returns"},
+            {"type": "ticket.status_changed", "event_id": f"{tid}-s", "ticket_id": tid,
+             "occurred_at": (now - timedelta(hours=1)).isoformat(), "status": "solved"},
+        ]
+    return events
+
+
+def ratings(now: datetime, i: int) -> list[dict[str, Any]]:
+    tid, at = f"E2E-R{i}", now.isoformat()
+    return [{"type": "ticket.rated", "event_id": f"{tid}-r", "ticket_id": tid,
+             "occurred_at": at, "score": 5 if i % 2 else 2},
+            {"type": "ticket.effort_rated", "event_id": f"{tid}-e", "ticket_id": tid,
+             "occurred_at": at, "score": 1 if i % 2 else 5}]
+
+
 def scenario(now: datetime) -> list[dict[str, Any]]:
     start = now - timedelta(hours=3)
-    events = list(generate("normal", 11, start, 3 * 3600 - 60))
+    events = [*rated_tickets(now), *generate("normal", 11, start, 3 * 3600 - 60)]
     stamp = (now - timedelta(hours=1)).isoformat()
     events += [
         # Urgent order question, unanswered for an hour: its 15-minute first response is
@@ -87,6 +118,12 @@ def scenario(now: datetime) -> list[dict[str, Any]]:
          "agent_id": "agent-e2e"},
     ]
     return events
+
+
+CHATWOOT_CHAT = [body("chatwoot", name) for name in (
+    "conversation_created", "message_created_incoming", "conversation_updated_assignee",
+    "conversation_status_changed_resolved", "message_updated_csat")]
+UNTRANSLATABLE = b'{"event": "message_created", "id": 5}'  # signed, but no account
 
 
 def forecast_file(path: Path) -> Path:
@@ -125,6 +162,8 @@ def test_alerts_reach_the_webhook_and_every_panel_has_data(
     topic = deployment.settings().topic_tickets
     deployment.produce_raw(topic, [(b"bad", b"{not json")])  # one dead letter
     worker = deployment.worker().start()
+    # The gateway feeds the same deployment, so the gateway panels have data.
+    gateway = GatewayProcess(deployment, tmp_path)
 
     webhook = Webhook()
     am_port, prom_port = free_port(), free_port()
@@ -141,8 +180,12 @@ def test_alerts_reach_the_webhook_and_every_panel_has_data(
         "rule_files": [str(p) for p in sorted((ROOT / "deploy/prometheus/rules").glob("*.yml"))],
         "alerting": {"alertmanagers": [{"static_configs": [
             {"targets": [f"127.0.0.1:{am_port}"]}]}]},
-        "scrape_configs": [{"job_name": "supportpulse",
-                            "static_configs": [{"targets": [f"127.0.0.1:{worker.port}"]}]}],
+        "scrape_configs": [
+            {"job_name": "supportpulse",
+             "static_configs": [{"targets": [f"127.0.0.1:{worker.port}"]}]},
+            {"job_name": "supportpulse-gateway",
+             "static_configs": [{"targets": [f"127.0.0.1:{gateway.port}"]}]},
+        ],
     }))
     alertmanager = subprocess.Popen(
         [alertmanager_bin, f"--config.file={am_config}", f"--storage.path={tmp_path / 'am'}",
@@ -158,8 +201,12 @@ def test_alerts_reach_the_webhook_and_every_panel_has_data(
         wait_for_port(am_port, alertmanager, 30, "alertmanager")
         wait_for_port(prom_port, prometheus, 30, "prometheus")
         rest = events[split:]
-        for i in range(0, len(rest), max(1, len(rest) // 10)):
-            deployment.produce(rest[i : i + max(1, len(rest) // 10)])
+        webhooks = iter([*CHATWOOT_CHAT, UNTRANSLATABLE])  # the last one is dead-lettered
+        step = max(1, len(rest) // RATED)
+        for chunk, i in enumerate(range(0, len(rest), step)):
+            deployment.produce(rest[i : i + step] + ratings(now, chunk % RATED))
+            if (raw := next(webhooks, None)) is not None:
+                gateway.deliver("chatwoot", raw)
             time.sleep(1.5)
 
         def paged() -> bool:
@@ -196,4 +243,5 @@ def test_alerts_reach_the_webhook_and_every_panel_has_data(
     finally:
         stop_process(prometheus)
         stop_process(alertmanager)
+        gateway.stop()
         webhook.close()

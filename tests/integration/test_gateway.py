@@ -14,14 +14,8 @@ B's (events consumed aside: A consumed every event twice).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +25,13 @@ from stream.embedded import Redis, StackError, free_port
 from stream.gateway.connectors import load_connectors
 from stream.gateway.delivery import CLIENT_ID
 from stream.gateway.translation import Rejection, translator
-from stream.stopping import stop_process
 from tests.integration.fixtures import Deployment, parse_samples, total, wait_until
+from tests.integration.gateway_process import CONNECTORS, GatewayProcess
 from tests.integration.hardening import ProxiedBroker, TcpProxy
-from tests.unit.gateway.conftest import FIXTURES, body
-from tests.webhooks import SECRET, SIGNERS
+from tests.unit.gateway.conftest import body
 
 pytestmark = pytest.mark.integration
 
-CONNECTORS = FIXTURES / "connectors.yaml"
 QUEUES = "web-chat,email-support,billing,support,shop-eu"
 CLOCK = "fixed:2026-12-03T10:00:00Z"
 # Not compared: A consumed every event twice (duplicates are counted as consumed, then
@@ -92,59 +84,6 @@ def proxied(tmp_path: Path) -> Iterator[TcpProxy]:
         broker.stop()
 
 
-class GatewayProcess:
-    def __init__(self, deployment: Deployment, tmp_path: Path) -> None:
-        self.port = free_port()
-        self.log_path = tmp_path / "gateway.log"
-        env = {**os.environ, **deployment.env(
-            SUPPORTPULSE_GATEWAY_PORT=str(self.port),
-            SUPPORTPULSE_CHATWOOT_SECRET=SECRET.decode(),
-            SUPPORTPULSE_ZENDESK_SECRET=SECRET.decode(),
-            SUPPORTPULSE_CONNECTORS_FILE=str(CONNECTORS),
-            SUPPORTPULSE_GATEWAY_DELIVERY_TIMEOUT_SECONDS="2",
-        )}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "stream.cli", "gateway"],
-                                         env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_until(lambda: self.get("/readyz")[0] == 200, 30, self.log_tail)
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        return self.request(urllib.request.Request(f"http://127.0.0.1:{self.port}{path}"))
-
-    def post(self, source: str, raw: bytes) -> int:
-        headers = SIGNERS[source](raw, at=datetime.now(UTC))
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/webhooks/{source}",
-                                         data=raw, headers=headers, method="POST")
-        return self.request(request)[0]
-
-    @staticmethod
-    def request(request: urllib.request.Request) -> tuple[int, bytes]:
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-        except OSError:
-            return 0, b""
-
-    def deliver(self, source: str, raw: bytes, attempts: int = 30) -> list[int]:
-        """Post until 202, as a helpdesk retries (codes of every attempt)."""
-        codes = []
-        for _ in range(attempts):
-            codes.append(self.post(source, raw))
-            if codes[-1] == 202:
-                return codes
-            time.sleep(1)
-        raise AssertionError(f"{source}: no 202 in {attempts} attempts: {codes}\n"
-                             f"{self.log_tail()}")
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        stop_process(self.proc, timeout=10)
-
-
 def compared(samples: dict[Any, float]) -> dict[Any, float]:
     return {key: value for key, value in samples.items()
             if key[0].startswith("support_") and not key[0].startswith(NOT_COMPARED)}
@@ -173,7 +112,7 @@ def test_webhooks_through_the_gateway_equal_direct_events_despite_redelivery_and
         deployment.create_topics()
     workers = [a.worker(clock=CLOCK).start(wait_ready=False),
                b.worker(clock=CLOCK).start(wait_ready=False)]
-    gateway = GatewayProcess(a, tmp_path)
+    gateway = GatewayProcess(a, tmp_path, SUPPORTPULSE_GATEWAY_DELIVERY_TIMEOUT_SECONDS="2")
     try:
         for worker in workers:
             worker.wait_ready()

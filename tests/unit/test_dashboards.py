@@ -86,6 +86,10 @@ CONTRACT_METRICS: dict[str, frozenset[str]] = {
         "support_event_lag_seconds": ("stream",),
         "support_partitions_owned": (),
         "support_redis_up": (),
+        # the webhook gateway (CONTRACT §7; dead letters are an extension)
+        "support_gateway_requests_total": ("source", "code"),
+        "support_gateway_events_total": ("source", "type"),
+        "support_gateway_dead_letters_total": ("source", "reason"),
     }.items()
 }
 CONTRACT_HISTOGRAMS: dict[str, frozenset[str]] = {
@@ -93,6 +97,7 @@ CONTRACT_HISTOGRAMS: dict[str, frozenset[str]] = {
     "support_response_seconds": frozenset({"channel"}),
     "support_resolution_seconds": frozenset({"channel", "priority"}),
     "support_chat_wait_seconds": frozenset({"queue"}),
+    "support_gateway_request_seconds": frozenset({"source"}),
 }
 # Series Prometheus itself provides, and the labels it attaches to every scraped series.
 PROMETHEUS_METRICS = {
