@@ -204,6 +204,18 @@ class Settings(BaseSettings):
             raise ValueError(f"{value}: no such file (a path, 'shipped' or 'none')")
         return value
 
+    @field_validator(
+        "api_token", "kafka_sasl_password", "redis_password", "chatwoot_secret",
+        "zendesk_secret", "zammad_secret", "events_token", mode="before",
+    )
+    @classmethod
+    def _empty_secret_is_unset(cls, value: object) -> object:
+        # `SUPPORTPULSE_CHATWOOT_SECRET=` (compose's `${NAME:-}`, an empty k8s Secret key) must
+        # not turn a route on with an empty signing key, nor require an empty bearer token.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("connectors_file", mode="before")
     @classmethod
     def _connectors_unset(cls, value: object) -> object:

@@ -3,17 +3,24 @@ Prometheus job, so the worker's alerts never count it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Webhook work is a signature check, a translation and one broker round trip (acks=all).
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class GatewayMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, broker_ready: Callable[[], bool]) -> None:
+        # Also when no helpdesk is sending: the 503 counters only move with traffic.
+        self.broker_up = Gauge(
+            "support_gateway_broker_up",
+            "1 when the gateway's last broker check answered (what /readyz reports).",
+            registry=registry,
+        )
+        self.broker_up.set_function(lambda: float(broker_ready()))
         self.requests = Counter(
             "support_gateway_requests", "Gateway requests by source and HTTP status code.",
             ["source", "code"], registry=registry,

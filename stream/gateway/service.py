@@ -51,7 +51,7 @@ class Gateway:
         self.connectors = connectors
         self.delivery = delivery
         self.registry = registry
-        self.metrics = GatewayMetrics(registry)
+        self.metrics = GatewayMetrics(registry, lambda: delivery.ready)
         self.now = now
         self.secrets: Mapping[str, SecretStr | None] = {
             "chatwoot": settings.chatwoot_secret,

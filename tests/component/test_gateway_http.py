@@ -207,3 +207,7 @@ async def test_metrics_count_requests_by_source_and_code(
     assert 'support_gateway_requests_total{code="401",source="chatwoot"} 1.0' in text
     assert 'support_gateway_events_total{source="chatwoot",type="' in text
     assert 'support_gateway_request_seconds_count{source="chatwoot"} 2.0' in text
+    assert "support_gateway_broker_up 1.0" in text
+    recorder.ready = False
+    assert "support_gateway_broker_up 0.0" in await (await client.get("/metrics")).text()
+    assert (await client.get("/readyz")).status == 503

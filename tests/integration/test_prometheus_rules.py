@@ -53,6 +53,15 @@ REQUIRED_ALERTS = {
     "WorkerDown",
     "RedisDown",
 }
+# The webhook gateway's alerts (CONTRACT §7): their own group and Prometheus job.
+GATEWAY_GROUP = "supportpulse.gateway-alerts"
+GATEWAY_JOB = "supportpulse-gateway"
+REQUIRED_GATEWAY_ALERTS = {
+    "GatewayUnavailable",
+    "GatewayRejectingSignedInput",
+    "GatewaySignatureFailures",
+    "GatewayDown",
+}
 
 # CONTRACT §4: every metric a rule may read (histograms also as _bucket/_sum/_count).
 CONTRACT_METRICS = {
@@ -101,12 +110,20 @@ CONTRACT_METRICS = {
     "support_event_lag_seconds",
     "support_partitions_owned",
     "support_redis_up",
+    # §7, on the gateway's /metrics (job supportpulse-gateway), plus the dead-letter counter
+    # stream/gateway/metrics.py exports next to them.
+    "support_gateway_requests_total",
+    "support_gateway_events_total",
+    "support_gateway_dead_letters_total",
+    "support_gateway_broker_up",
+    "support_gateway_request_seconds",
 }
 HISTOGRAMS = {
     "support_first_response_seconds",
     "support_response_seconds",
     "support_resolution_seconds",
     "support_chat_wait_seconds",
+    "support_gateway_request_seconds",
 }
 # Stage-two signals: one owner per value, so they must be read with max(), never sum().
 STAGE_TWO = {
@@ -127,7 +144,7 @@ STAGE_TWO = {
 CONTRACT_LABELS = {
     "channel", "priority", "target", "status", "queue", "reason", "author", "resolver", "score",
     "currency", "stream", "type", "template", "resolved", "window", "horizon", "le", "instance",
-    "job",
+    "job", "source", "code",
 }  # fmt: skip
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -168,6 +185,11 @@ def alert_rules() -> list[dict[str, Any]]:
     found = [rule for rule in rules(ALERTS) if "alert" in rule]
     assert found, "no alert rules"
     return found
+
+
+def gateway_alert_names() -> set[str]:
+    (group,) = [g for g in load(ALERTS)["groups"] if g["name"] == GATEWAY_GROUP]
+    return {rule["alert"] for rule in group["rules"]}
 
 
 def recording_rules() -> list[dict[str, Any]]:
@@ -265,7 +287,7 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
     assert defined - firing == set(), "alert rules without a firing promtool test"
     names = {name for name, _ in defined}
     assert names - quiet == set(), "alerts without a promtool test where they must not fire"
-    assert names >= REQUIRED_ALERTS
+    assert names >= REQUIRED_ALERTS | REQUIRED_GATEWAY_ALERTS
 
     records = {rule["record"] for rule in recording_rules()}
     tested_records = {expr for expr in recording_checked if expr in records}
@@ -273,6 +295,7 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
 
 
 def test_alerts_carry_severity_team_and_drilldown_annotations() -> None:
+    gateway = gateway_alert_names()
     for rule in alert_rules():
         name = rule["alert"]
         assert rule["labels"]["severity"] in {"page", "ticket", "info"}, name
@@ -282,8 +305,16 @@ def test_alerts_carry_severity_team_and_drilldown_annotations() -> None:
         assert {"summary", "description", "runbook", "drilldown"} <= set(annotations), name
         assert "Check:" in annotations["runbook"] and "Do:" in annotations["runbook"], name
         drilldown = annotations["drilldown"]
-        assert drilldown.endswith("/sla/at-risk?limit=50"), name
         assert "$labels.instance" in drilldown and "$externalLabels" in drilldown, name
+        if name in gateway:
+            # The gateway serves no at-risk list: its own /readyz or /metrics, from a gateway.
+            assert rule["labels"]["team"] == "platform", name
+            assert drilldown.endswith(("/readyz", "/metrics")), name
+            assert "$externalLabels.supportpulse_gateway_url" in drilldown, name
+            assert f'up{{job="{GATEWAY_JOB}"}}' in drilldown and ":6070" in drilldown, name
+        else:
+            assert drilldown.endswith("/sla/at-risk?limit=50"), name
+            assert GATEWAY_JOB not in drilldown, name
 
     by_name: dict[str, set[str]] = {}
     for rule in alert_rules():
@@ -292,6 +323,27 @@ def test_alerts_carry_severity_team_and_drilldown_annotations() -> None:
     assert "page" in by_name["SLABreached"] and by_name["SLABreachImminent"] == {"page"}
     for name in ("StaffingGap", "VolumeAboveForecast", "BreachesProjected"):
         assert "page" not in by_name[name], name
+
+
+def test_gateway_alerts_are_apart_from_the_worker_alerts() -> None:
+    """The worker alerts never count the gateway (its own job), the gateway alerts only it."""
+    gateway = gateway_alert_names()
+    assert gateway >= REQUIRED_GATEWAY_ALERTS
+    for rule in rules(RECORDING) + rules(ALERTS):
+        expr = rule["expr"]
+        name = rule.get("alert") or rule["record"]
+        reads_gateway = "support_gateway_" in expr or GATEWAY_JOB in expr
+        if "alert" in rule:
+            assert reads_gateway == (name in gateway), name
+        # `up` always with an exact job: a regex or no job would mix workers and gateways.
+        for selector in re.findall(r"\bup\s*(\{[^}]*\})?", expr):
+            jobs = re.findall(r'job\s*(=~|!=|!~|=)\s*"([^"]*)"', selector)
+            assert len(jobs) == 1 and jobs[0][0] == "=", f"{name}: up{selector}"
+            assert jobs[0][1] == (GATEWAY_JOB if reads_gateway else "supportpulse"), name
+        # A gateway alert reads no worker metric.
+        if name in gateway:
+            worker_metric = re.search(r"(?<![:\w])support_(?!gateway_)[a-z_]+", strip_strings(expr))
+            assert worker_metric is None, name
 
 
 def test_rules_read_only_contract_metrics_and_labels() -> None:

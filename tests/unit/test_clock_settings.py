@@ -235,3 +235,14 @@ def test_api_token_is_secret_and_not_shown(env: pytest.MonkeyPatch) -> None:
         assert "s3cr3t-t0ken" not in text
         assert "hunter2" not in text
     assert "s3cr3t-t0ken" not in s.model_dump_json()
+
+
+@pytest.mark.parametrize("name", ["API_TOKEN", "CHATWOOT_SECRET", "ZENDESK_SECRET",
+                                  "ZAMMAD_SECRET", "EVENTS_TOKEN", "REDIS_PASSWORD"])
+def test_an_empty_secret_is_unset(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    # An empty signing key would enable a gateway route that anyone can sign for.
+    monkeypatch.setenv(f"SUPPORTPULSE_{name}", "")
+    assert getattr(Settings(_env_file=None), name.lower()) is None  # type: ignore[call-arg]
+    monkeypatch.setenv(f"SUPPORTPULSE_{name}", "s3cret")
+    secret = getattr(Settings(_env_file=None), name.lower())  # type: ignore[call-arg]
+    assert secret.get_secret_value() == "s3cret"

@@ -40,6 +40,17 @@ CRD_KINDS = {
 }
 INPUT_TOPICS = {"support.tickets", "support.chats", "support.agents", "support.commerce"}
 WEB_PORT = 6066
+GATEWAY_PORT = 6070
+# The gateway's secrets (CONTRACT §7): each enables its route; unset, the route answers 404.
+GATEWAY_SECRETS = {
+    "SUPPORTPULSE_CHATWOOT_SECRET",
+    "SUPPORTPULSE_ZENDESK_SECRET",
+    "SUPPORTPULSE_ZAMMAD_SECRET",
+    "SUPPORTPULSE_EVENTS_TOKEN",
+}
+# Prometheus job names the alert rules match: up{job="supportpulse"} counts workers only.
+WORKER_JOB = "supportpulse"
+GATEWAY_JOB = "supportpulse-gateway"
 
 
 def _load_module(name: str, path: Path) -> ModuleType:
@@ -103,6 +114,20 @@ def _config() -> dict[str, str]:
     return _by_name("ConfigMap", "supportpulse-config")["data"]
 
 
+def _gateway_config() -> dict[str, str]:
+    return _by_name("ConfigMap", "supportpulse-gateway-config")["data"]
+
+
+def _pod_labels(workload: dict[str, Any]) -> dict[str, str]:
+    labels: dict[str, str] = workload["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def _gateway_container() -> dict[str, Any]:
+    (container,) = _one("Deployment")["spec"]["template"]["spec"]["containers"]
+    return container
+
+
 def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
@@ -120,11 +145,18 @@ def test_kustomization_resources_exist() -> None:
         [
             "ConfigMap",
             "ConfigMap",
+            "ConfigMap",
             "Secret",
             "StatefulSet",
+            "Deployment",
             "Service",
             "Service",
+            "Service",
+            "Service",
+            "HorizontalPodAutoscaler",
             "PodDisruptionBudget",
+            "PodDisruptionBudget",
+            "ServiceMonitor",
             "ServiceMonitor",
             "PrometheusRule",
             "ScaledObject",
@@ -135,7 +167,7 @@ def test_kustomization_resources_exist() -> None:
 @pytest.mark.parametrize("version", K8S_VERSIONS)
 def test_core_objects_validate_against_the_kubernetes_schema(version: str) -> None:
     core = [o for o in _objects() if (o["apiVersion"], o["kind"]) not in CRD_KINDS]
-    assert len(core) == 7
+    assert len(core) == 13
     for obj in core:
         kubernetes_validate.validate(obj, version, strict=True)
 
@@ -151,15 +183,20 @@ def test_names_and_label_selectors_line_up() -> None:
     for obj in _objects():
         assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", obj["metadata"]["name"])
     sts = _one("StatefulSet")
-    pod_labels = sts["spec"]["template"]["metadata"]["labels"]
+    pod_labels = _pod_labels(sts)
+    gateway_pods = _pod_labels(_one("Deployment"))
     assert _matches(sts["spec"]["selector"]["matchLabels"], pod_labels)
     services = {s["metadata"]["name"]: s for s in _objects() if s["kind"] == "Service"}
-    for service in services.values():
-        assert _matches(service["spec"]["selector"], pod_labels), service["metadata"]["name"]
+    worker_services = {n: s for n, s in services.items() if n.startswith("supportpulse-worker")}
+    assert set(worker_services) == {"supportpulse-worker-headless", "supportpulse-worker-metrics"}
+    for name, service in worker_services.items():
+        assert _matches(service["spec"]["selector"], pod_labels), name
+        assert not _matches(service["spec"]["selector"], gateway_pods), name
     headless = services[sts["spec"]["serviceName"]]
     assert headless["spec"]["clusterIP"] == "None"
-    pdb = _one("PodDisruptionBudget")
+    pdb = _by_name("PodDisruptionBudget", "supportpulse-worker")
     assert _matches(pdb["spec"]["selector"]["matchLabels"], pod_labels)
+    assert not _matches(pdb["spec"]["selector"]["matchLabels"], gateway_pods)
     assert pdb["spec"]["maxUnavailable"] == 1
 
 
@@ -223,8 +260,13 @@ def test_config_and_secret() -> None:
     for key in ("KAFKA_BOOTSTRAP", "APP_ID", "DATA_DIR", "QUEUES", "TIMEZONE", "PARTITIONS"):
         assert config[f"SUPPORTPULSE_{key}"], key
     secret = _by_name("Secret", "supportpulse-secrets")
-    assert set(secret["stringData"]) == {"SUPPORTPULSE_API_TOKEN", "SUPPORTPULSE_REDIS_URL"}
+    assert set(secret["stringData"]) == {
+        "SUPPORTPULSE_API_TOKEN",
+        "SUPPORTPULSE_REDIS_URL",
+        *GATEWAY_SECRETS,
+    }
     assert not set(secret["stringData"]) & set(config)
+    assert not set(secret["stringData"]) & set(_gateway_config())
 
 
 def _settings_env_names() -> set[str] | None:
@@ -241,15 +283,17 @@ def test_every_supportpulse_variable_is_a_setting() -> None:
     if known is None:
         pytest.skip("stream.settings not importable")
     used = set(_config()) | set(_by_name("Secret", "supportpulse-secrets")["stringData"])
+    used |= set(_gateway_config())
+    used |= {item["name"] for item in _gateway_container().get("env", [])}
     compose = _compose()
     for service in compose["services"].values():
-        if "build" in service:  # the Support Pulse image (workers, simulator)
+        if "build" in service:  # the Support Pulse image (workers, gateway, simulator)
             used |= {k for k in _environment(service) if k.startswith("SUPPORTPULSE_")}
     assert used - known == set()
 
 
 def test_service_monitor_scrapes_the_metrics_service() -> None:
-    monitor = _one("ServiceMonitor")
+    monitor = _by_name("ServiceMonitor", "supportpulse-worker")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     spec = monitor["spec"]
     services = [
@@ -261,7 +305,8 @@ def test_service_monitor_scrapes_the_metrics_service() -> None:
     assert len(services) == 1, "exactly one Service scraped (no double scrape via headless)"
     (service,) = services
     # The alert rules match up{job="supportpulse"}: jobLabel names the Service label giving it.
-    assert service["metadata"]["labels"][spec["jobLabel"]] == "supportpulse"
+    assert service["metadata"]["labels"][spec["jobLabel"]] == WORKER_JOB
+    assert _matches(service["spec"]["selector"], _pod_labels(_one("StatefulSet")))
     port_names = {p["name"] for p in service["spec"]["ports"]}
     (endpoint,) = spec["endpoints"]
     assert endpoint["port"] in port_names
@@ -269,6 +314,123 @@ def test_service_monitor_scrapes_the_metrics_service() -> None:
     credentials = endpoint["authorization"]["credentials"]
     secret = _by_name("Secret", credentials["name"])
     assert credentials["key"] in secret["stringData"]
+
+
+def test_gateway_deployment() -> None:
+    deployment = _one("Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    pod = spec["template"]["spec"]
+    sts_pod = _one("StatefulSet")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == sts_pod["securityContext"]["runAsUser"]
+    container = _gateway_container()
+    (worker,) = sts_pod["containers"]
+    assert container["image"] == worker["image"]  # one image, rewritten by kustomize `images`
+    assert container["args"] == ["gateway"]
+    assert container["securityContext"] == worker["securityContext"]
+    port = {p["name"]: p["containerPort"] for p in container["ports"]}["http"]
+    config = _gateway_config()
+    assert port == GATEWAY_PORT == int(config["SUPPORTPULSE_GATEWAY_PORT"])
+    assert config["SUPPORTPULSE_GATEWAY_HOST"] == "0.0.0.0"
+    assert config["SUPPORTPULSE_KAFKA_BOOTSTRAP"] == _config()["SUPPORTPULSE_KAFKA_BOOTSTRAP"]
+    # Probes: /readyz (the broker answered) for readiness, /healthz (alive) for liveness.
+    for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        assert container[probe]["httpGet"] == {"path": path, "port": "http"}, probe
+    assert container["resources"]["requests"]["cpu"]  # the HPA's utilization needs it
+    assert container["resources"]["requests"]["memory"]
+    assert container["resources"]["limits"]["memory"]
+    mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True and "/tmp" in mounts
+
+
+def test_gateway_settings_and_secrets() -> None:
+    container = _gateway_container()
+    # Settings from the gateway's own ConfigMap only: not the workers' (whose SLA policy path is
+    # not mounted here), and no Secret wholesale (the gateway never talks to Redis).
+    assert container["envFrom"] == [{"configMapRef": {"name": "supportpulse-gateway-config"}}]
+    config = _gateway_config()
+    assert not {k for k in config if "REDIS" in k or "SECRET" in k or "TOKEN" in k}
+    assert not GATEWAY_SECRETS & (set(config) | set(_config()))
+    # The four secrets, each from the shared Secret, optional (a deleted key: route off, 404).
+    secret = _by_name("Secret", "supportpulse-secrets")
+    refs = {}
+    for item in container["env"]:
+        assert "value" not in item, f"{item['name']} is hard-coded"
+        ref = item["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == secret["metadata"]["name"]
+        assert ref["key"] in secret["stringData"]
+        assert ref.get("optional") is True
+        refs[item["name"]] = ref["key"]
+    assert refs == {name: name for name in GATEWAY_SECRETS}
+
+
+def test_gateway_service_hpa_and_pdb_select_the_gateway() -> None:
+    deployment = _one("Deployment")
+    pods = _pod_labels(deployment)
+    worker_pods = _pod_labels(_one("StatefulSet"))
+    assert _matches(deployment["spec"]["selector"]["matchLabels"], pods)
+    assert not _matches(deployment["spec"]["selector"]["matchLabels"], worker_pods)
+    service = _by_name("Service", "supportpulse-gateway")
+    assert _matches(service["spec"]["selector"], pods)
+    assert not _matches(service["spec"]["selector"], worker_pods)
+    (port,) = service["spec"]["ports"]
+    assert port["port"] == GATEWAY_PORT
+    assert port["targetPort"] in {p["name"] for p in _gateway_container()["ports"]}
+    # Only the gateway Services select gateway pods (requests; metrics, also when not ready).
+    for other in _objects():
+        if other["kind"] == "Service" and not other["metadata"]["name"].startswith(
+            "supportpulse-gateway"
+        ):
+            assert not _matches(other["spec"]["selector"], pods), other["metadata"]["name"]
+    hpa = _one("HorizontalPodAutoscaler")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    spec = hpa["spec"]
+    assert spec["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": deployment["metadata"]["name"],
+    }
+    assert 2 <= spec["minReplicas"] <= deployment["spec"]["replicas"] <= spec["maxReplicas"]
+    (metric,) = spec["metrics"]
+    assert metric["type"] == "Resource" and metric["resource"]["name"] == "cpu"
+    pdb = _by_name("PodDisruptionBudget", "supportpulse-gateway")
+    assert _matches(pdb["spec"]["selector"]["matchLabels"], pods)
+    assert not _matches(pdb["spec"]["selector"]["matchLabels"], worker_pods)
+    assert pdb["spec"]["maxUnavailable"] == 1 < spec["minReplicas"]
+
+
+def test_gateway_service_monitor_sets_the_gateway_job() -> None:
+    monitor = _by_name("ServiceMonitor", "supportpulse-gateway")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    spec = monitor["spec"]
+    scraped = [
+        s
+        for s in _objects()
+        if s["kind"] == "Service"
+        and _matches(spec["selector"]["matchLabels"], s["metadata"]["labels"])
+    ]
+    assert [s["metadata"]["name"] for s in scraped] == ["supportpulse-gateway-metrics"]
+    (service,) = scraped
+    # Unready gateways (broker unreachable) are scraped too: that is what they report.
+    assert service["spec"]["publishNotReadyAddresses"] is True
+    assert _matches(service["spec"]["selector"], _pod_labels(_one("Deployment")))
+    # jobLabel, as for the workers: the gateway alerts match up{job="supportpulse-gateway"}.
+    assert service["metadata"]["labels"][spec["jobLabel"]] == GATEWAY_JOB
+    (endpoint,) = spec["endpoints"]
+    assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
+    assert endpoint["path"] == "/metrics"
+    # No ServiceMonitor gives a gateway Service the workers' job (or the other way round).
+    for other in _objects():
+        if other["kind"] != "ServiceMonitor":
+            continue
+        for s in _objects():
+            if s["kind"] == "Service" and _matches(
+                other["spec"]["selector"]["matchLabels"], s["metadata"]["labels"]
+            ):
+                job = s["metadata"]["labels"][other["spec"]["jobLabel"]]
+                gateway = _matches(s["spec"]["selector"], _pod_labels(_one("Deployment")))
+                assert job == (GATEWAY_JOB if gateway else WORKER_JOB), s["metadata"]["name"]
 
 
 def test_scaled_object_scales_on_consumer_lag() -> None:
@@ -545,6 +707,7 @@ def test_compose_prometheus_scrapes_the_compose_services() -> None:
     listening = {
         "prometheus": {"9090"},
         "alertmanager": {"9093"},
+        "gateway": {str(GATEWAY_PORT)},
         **{name: {str(WEB_PORT)} for name in _workers(compose)},
     }
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
@@ -556,14 +719,80 @@ def test_compose_prometheus_scrapes_the_compose_services() -> None:
             else:
                 assert port in listening.get(host, set()), f"{job_name}: {target}"
     # The workers job (named in the alert rules) scrapes exactly the compose workers.
-    worker_targets = endpoints(jobs["supportpulse"])
+    worker_targets = endpoints(jobs[WORKER_JOB])
     assert worker_targets == {f"{name}:{WEB_PORT}" for name in _workers(compose)}
+    # The gateway job (named in the gateway alerts) scrapes exactly the compose gateway.
+    assert endpoints(jobs[GATEWAY_JOB]) == {f"gateway:{GATEWAY_PORT}"}
     # Alerts go to the compose Alertmanager.
     alertmanagers: set[str] = set()
     for am in config["alerting"]["alertmanagers"]:
         alertmanagers |= {t for sc in am.get("static_configs", []) for t in sc["targets"]}
         alertmanagers |= _file_sd_targets(files, config_dir, am.get("file_sd_configs", []))
     assert alertmanagers == {"alertmanager:9093"}
+
+
+def test_compose_gateway() -> None:
+    compose = _compose()
+    services = compose["services"]
+    gateway = services["gateway"]
+    (worker, *_) = _workers(compose).values()
+    assert gateway["command"] == ["gateway"]
+    assert gateway["image"] == worker["image"] and gateway["build"] == worker["build"]
+    assert gateway["ports"] == [f"127.0.0.1:{GATEWAY_PORT}:{GATEWAY_PORT}"]
+    assert _container_port(gateway, str(GATEWAY_PORT)) == str(GATEWAY_PORT)
+    env = gateway["environment"]
+    assert env["SUPPORTPULSE_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert env["SUPPORTPULSE_GATEWAY_HOST"] == "0.0.0.0"
+    assert str(env.get("SUPPORTPULSE_GATEWAY_PORT", GATEWAY_PORT)) == str(GATEWAY_PORT)
+    assert not any("REDIS" in name for name in env), "the gateway never talks to Redis"
+    # Secrets pass through from the host by name only: unset there, unset in the container (the
+    # route answers 404). `${NAME:-}` would hand the gateway an empty string, which enables the
+    # route with an empty signing key.
+    for name in GATEWAY_SECRETS:
+        assert name in env, name
+        assert env[name] is None, f"{name} must be passed through from the host, not set"
+    check = json.dumps(gateway["healthcheck"]["test"])
+    assert "/healthz" in check and f":{GATEWAY_PORT}" in check
+    assert gateway["depends_on"] == {"kafka-init": {"condition": "service_completed_successfully"}}
+    assert gateway["restart"] == "unless-stopped"
+    assert gateway["stop_grace_period"]
+    assert not gateway.get("volumes"), "the gateway is stateless"
+
+
+def _sd_targets(paths: set[Path]) -> set[str]:
+    return {t for path in paths for group in json.loads(path.read_text()) for t in group["targets"]}
+
+
+def test_prometheus_gateway_job_reads_its_own_targets() -> None:
+    prom_dir = ROOT / "deploy" / "prometheus"
+    config = yaml.safe_load((prom_dir / "prometheus.yml").read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+
+    def target_files(job: dict[str, Any]) -> tuple[set[str], set[Path]]:
+        patterns = {f for sd in job["file_sd_configs"] for f in sd["files"]}
+        return patterns, {p for pattern in patterns for p in prom_dir.glob(pattern)}
+
+    worker_patterns, worker_files = target_files(jobs[WORKER_JOB])
+    gateway_patterns, gateway_files = target_files(jobs[GATEWAY_JOB])
+    assert jobs[GATEWAY_JOB].get("metrics_path", "/metrics") == "/metrics"
+    assert not jobs[GATEWAY_JOB].get("static_configs")
+    assert gateway_files and worker_files and not gateway_files & worker_files
+    # Different directories, so a worker target list never feeds the gateway job (and back).
+    worker_dirs = {str(PurePosixPath(p).parent) for p in worker_patterns}
+    gateway_dirs = {str(PurePosixPath(p).parent) for p in gateway_patterns}
+    assert not worker_dirs & gateway_dirs, (worker_dirs, gateway_dirs)
+    assert _sd_targets(gateway_files) == {f"127.0.0.1:{GATEWAY_PORT}"}
+    assert all(t.endswith(f":{WEB_PORT}") for t in _sd_targets(worker_files))
+    # Compose replaces each committed target file with a config of the same path (the worker
+    # lists and the gateway list alike), pointing at the compose services.
+    compose_files = _prometheus_files()
+    for files, expected in ((worker_files, f":{WEB_PORT}"), (gateway_files, f":{GATEWAY_PORT}")):
+        for path in files:
+            mapped = f"/etc/prometheus/{path.relative_to(prom_dir).as_posix()}"
+            assert mapped in compose_files, mapped
+            targets = {t for g in json.loads(compose_files[mapped]) for t in g["targets"]}
+            assert targets and all(t.endswith(expected) for t in targets), targets
+            assert not any(t.startswith("127.0.0.1:") for t in targets), targets
 
 
 def _in_container(service: dict[str, Any], path: str) -> Path | None:
