@@ -27,6 +27,8 @@ from stream.gateway.translation import (
     Translation,
     event_id,
     finish,
+    mapped_priority,
+    mapped_status,
     native_id,
     obj,
     parse_body,
@@ -110,15 +112,12 @@ def _channel(channel_class: object, kind: str) -> str:
 def priority(value: object, account: Account) -> str:
     """Native priority → §1; null, medium and anything unknown are `normal` (§1's default)."""
     name = str(value).lower() if value is not None else "null"
-    return account.priorities.get(name) or PRIORITIES.get(name, "normal")
+    return mapped_priority(name, account.priorities, PRIORITIES)
 
 
 def status(value: object, account: Account) -> str:
-    name = str(value).lower()
-    mapped = account.statuses.get(name) or DEFAULT_STATUSES.get(name)
-    if mapped is None:
-        raise Reject("unmapped_status", f"conversation status {name[:64]!r}")
-    return mapped
+    return mapped_status(str(value).lower(), account.statuses, DEFAULT_STATUSES,
+                         "conversation status")
 
 
 def _account_id(payload: dict[str, Any], conversation: dict[str, Any]) -> str:

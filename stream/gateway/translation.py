@@ -156,6 +156,22 @@ def _trim_fraction(text: str) -> str:
     return text[: min(end, dot + 7)] + text[end:]
 
 
+def mapped_priority(name: str, overrides: Mapping[str, str], defaults: Mapping[str, str]) -> str:
+    """A lower-cased native priority → §1: the connectors file, the product's defaults, else
+    `normal` (§1's default: an unknown priority never rejects a webhook)."""
+    return overrides.get(name) or defaults.get(name, "normal")
+
+
+def mapped_status(
+    name: str, overrides: Mapping[str, str], defaults: Mapping[str, str], what: str
+) -> str:
+    """A lower-cased native status → §1; unknown ones reject (§1 has no default status)."""
+    found = overrides.get(name) or defaults.get(name)
+    if found is None:
+        raise Reject("unmapped_status", f"{what} {name[:64]!r}")
+    return found
+
+
 def finish(events: list[Event]) -> Translation:
     """Check every event against the worker's own decoder; a failure is a rejection.
 

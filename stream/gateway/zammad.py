@@ -41,6 +41,8 @@ from stream.gateway.translation import (
     event_id,
     finish,
     header,
+    mapped_priority,
+    mapped_status,
     native_id,
     obj,
     parse_body,
@@ -106,16 +108,14 @@ class _Ticket:
                 "ticket_id": self.id}
 
     def status(self) -> str:
-        state = _name(self.data.get("state"))
-        mapped = self.account.statuses.get(state) or STATES.get(state)
-        if mapped is None:
-            raise Reject("unmapped_status", f"ticket state {state[:64]!r}")
-        return mapped
+        return mapped_status(_name(self.data.get("state")), self.account.statuses, STATES,
+                             "ticket state")
 
     def priority(self) -> str:
         name = _name(self.data.get("priority"))
-        return (self.account.priorities.get(name)
-                or PRIORITY_WORDS.get(_LEADING_NUMBER.sub("", name), "normal"))
+        # `2 normal`: the words after Zammad's leading number (names are editable).
+        return self.account.priorities.get(name) or mapped_priority(
+            _LEADING_NUMBER.sub("", name), {}, PRIORITY_WORDS)
 
     def channel(self) -> str:
         if self.route.channel:

@@ -26,6 +26,8 @@ from stream.gateway.translation import (
     Translation,
     event_id,
     finish,
+    mapped_priority,
+    mapped_status,
     native_id,
     obj,
     parse_body,
@@ -89,15 +91,11 @@ class _Envelope:
 
 def priority(value: object, account: Account) -> str:
     name = str(value).lower() if value is not None else "null"
-    return account.priorities.get(name) or PRIORITIES.get(name, "normal")
+    return mapped_priority(name, account.priorities, PRIORITIES)
 
 
 def status(value: object, account: Account) -> str:
-    name = str(value).lower()
-    mapped = account.statuses.get(name) or STATUSES.get(name)
-    if mapped is None:
-        raise Reject("unmapped_status", f"ticket status {name[:64]!r}")
-    return mapped
+    return mapped_status(str(value).lower(), account.statuses, STATUSES, "ticket status")
 
 
 def channel(value: object) -> str:
