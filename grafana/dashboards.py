@@ -429,11 +429,107 @@ _ANNOTATION_EXTRAS = {
 }
 
 
+# Panel ids by board and title. Alert rules link to panels by id (the `dashboard` annotation in
+# deploy/prometheus/rules/alerts.yml) and so can bookmarks: an id never changes and is never
+# reused. A new panel takes the board's next free number; a removed panel's number stays retired.
+PANEL_IDS: dict[str, dict[str, int]] = {
+    "supportpulse-live-floor": {
+        "Chat queue": 1,
+        "Chats waiting": 2,
+        "Oldest chat wait": 3,
+        "Missed chats (1h)": 4,
+        "Chat queue waiting": 5,
+        "Oldest chat wait over time": 6,
+        "Active chats vs chat capacity": 7,
+        "Tickets": 8,
+        "Open tickets": 9,
+        "Awaiting first response": 10,
+        "Open tickets and awaiting first response by channel": 11,
+        "Agents and staffing": 12,
+        "Agents by status": 13,
+        "Chat capacity per queue": 14,
+        "Staffing gap": 15,
+        "Staffing: required vs available": 16,
+        "Predicted service level": 17,
+        "Predicted wait": 18,
+        "Volume": 19,
+        "Arrivals vs forecast and projection (current hour)": 20,
+        "Arrival rate per queue (5m)": 21,
+        "Channel mix (1h)": 22,
+    },
+    "supportpulse-sla": {
+        "Now": 1,
+        "At risk now": 2,
+        "Breached, still open": 3,
+        "SLA compliance (1h)": 4,
+        "Breaches projected": 5,
+        "At risk and breached": 6,
+        "At risk by target, channel and priority": 7,
+        "Breached open by target, channel and priority": 8,
+        "Breaches per hour": 9,
+        "Breaches projected by queue": 10,
+        "Compliance and response times": 11,
+        "First response SLA compliance by channel (1h)": 12,
+        "Resolution SLA compliance by channel (1h)": 13,
+        "First response time p50 / p90 by channel": 14,
+        "Resolution time p50 / p90 by channel": 15,
+        "Chat wait p90 by queue": 16,
+        "Agent response time p90 by channel": 17,
+    },
+    "supportpulse-quality": {
+        "Quality (selected time range)": 1,
+        "CSAT": 2,
+        "CES": 3,
+        "One-touch resolution": 4,
+        "Automation rate": 5,
+        "Self-service deflection": 6,
+        "Template use": 7,
+        "Campaign response": 8,
+        "Contact rate (today)": 9,
+        "Missed chat rate": 10,
+        "Assisted revenue": 11,
+        "Trends (trailing hour)": 12,
+        "CSAT by channel": 13,
+        "CES by channel": 14,
+        "One-touch, automation and template use": 15,
+        "Deflection, campaign response and contact rate": 16,
+        "Revenue": 17,
+        "Assisted orders per hour by currency": 18,
+        "Assisted revenue per hour by currency": 19,
+    },
+    "supportpulse-pipeline": {
+        "Now": 1,
+        "Events/s": 2,
+        "Max event lag": 3,
+        "Redis up": 4,
+        "Scrape targets up": 5,
+        "Throughput": 6,
+        "Events/s by stream and type": 7,
+        "Rejected events/s by reason": 8,
+        "Late events/s by stream": 9,
+        "Workers": 10,
+        "Event lag by stream": 11,
+        "Partitions owned per instance": 12,
+        "Redis up by instance": 13,
+        "Scrape up": 14,
+        "Webhook gateway": 15,
+        "Gateway answers/s by source and code": 16,
+        "Gateway request time p99 by source": 17,
+        "Gateway events/s by type, dead letters by reason": 18,
+        "Gateway broker reachable": 19,
+    },
+}
+
+
 def _finish(dashboard: Dashboard) -> dict[str, Any]:
-    """Encode, then give panels stable ids (the SDK leaves them unset) and annotation extras."""
+    """Encode, then give panels their stable ids (the SDK leaves them unset) and annotation
+    extras."""
     data: dict[str, Any] = json.loads(JSONEncoder().encode(dashboard.build()))
-    for i, panel in enumerate(data["panels"], start=1):
-        panel["id"] = i
+    ids = PANEL_IDS[data["uid"]]
+    for panel in data["panels"]:
+        if panel["title"] not in ids:
+            raise KeyError(f"{data['uid']}: give panel {panel['title']!r} an id in PANEL_IDS")
+        panel["id"] = ids[panel["title"]]
     for annotation in data["annotations"]["list"]:
         if annotation.get("expr") == ALERTS_EXPR:
             annotation.update(_ANNOTATION_EXTRAS)
@@ -506,7 +602,7 @@ def live_floor() -> Dashboard:
         )
         .with_panel(
             ts(
-                "Oldest chat wait",
+                "Oldest chat wait over time",
                 [Query(oldest, "{{queue}}")],
                 unit="s",
                 w=8,
@@ -1335,8 +1431,19 @@ def pipeline() -> Dashboard:
                 description="202 = stored (or dead-lettered); 401 = bad signature or token, "
                 "stale timestamp; 413 = over 256 KiB; 503 = the broker did not acknowledge, the "
                 "helpdesk retries (Chatwoot account webhooks do not: those events are lost).",
-                w=8,
+                w=6,
                 stacked=True,
+            )
+        )
+        .with_panel(
+            ts(
+                "Gateway broker reachable",
+                [Query("min by (instance) (support_gateway_broker_up)", "{{instance}}")],
+                unit="none",
+                description="The gateway's broker check (its /readyz): 0 = every webhook is "
+                "answered 503. Alert GatewayBrokerUnreachable.",
+                w=6,
+                max_val=1,
             )
         )
         .with_panel(
@@ -1346,7 +1453,7 @@ def pipeline() -> Dashboard:
                        "{{source}}")],
                 unit="s",
                 description="Until the answer, including the broker's acknowledgement.",
-                w=8,
+                w=6,
             )
         )
         .with_panel(
@@ -1362,7 +1469,7 @@ def pipeline() -> Dashboard:
                 unit="reqps",
                 description="Dead letters are signed webhooks that could not be translated; "
                 "their raw body is in support.dlq with `source` and `reason` headers.",
-                w=8,
+                w=6,
                 no_value="0",
             )
         )

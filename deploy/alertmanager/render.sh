@@ -131,6 +131,8 @@ emit_pagerduty() {
         details:
           summary: '{{ (index .Alerts 0).Annotations.summary }}'
           runbook: '{{ (index .Alerts 0).Annotations.runbook }}'
+          runbook_url: '{{ (index .Alerts 0).Annotations.runbook_url }}'
+          dashboard: '{{ (index .Alerts 0).Annotations.dashboard }}'
           drilldown: '{{ (index .Alerts 0).Annotations.drilldown }}'
 EOF
 }
@@ -153,6 +155,8 @@ emit_opsgenie() {
         description: '{{ template "supportpulse.text" . }}'
         details:
           runbook: '{{ (index .Alerts 0).Annotations.runbook }}'
+          runbook_url: '{{ (index .Alerts 0).Annotations.runbook_url }}'
+          dashboard: '{{ (index .Alerts 0).Annotations.dashboard }}'
           drilldown: '{{ (index .Alerts 0).Annotations.drilldown }}'
 EOF
 }

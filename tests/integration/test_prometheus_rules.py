@@ -12,6 +12,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -278,6 +279,8 @@ def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
                         "summary",
                         "description",
                         "runbook",
+                        "runbook_url",
+                        "dashboard",
                         "drilldown",
                     }, (path.name, check["alertname"])
             for check in case.get("promql_expr_test", []):
@@ -323,6 +326,45 @@ def test_alerts_carry_severity_team_and_drilldown_annotations() -> None:
     assert "page" in by_name["SLABreached"] and by_name["SLABreachImminent"] == {"page"}
     for name in ("StaffingGap", "VolumeAboveForecast", "BreachesProjected"):
         assert "page" not in by_name[name], name
+
+
+DASHBOARD_LINK = re.compile(
+    r"^\{\{ with \$externalLabels\.grafana_url \}\}\{\{ \. \}\}\{\{ else \}\}"
+    r"http://localhost:3000\{\{ end \}\}/d/(?P<uid>[\w-]+)\?viewPanel=panel-(?P<id>\d+)"
+    r"(\{\{ with \$labels\.queue \}\}&var-queue=\{\{ \. \}\}\{\{ end \}\})?$"
+)
+RUNBOOK_LINK = re.compile(
+    r"^\{\{ with \$externalLabels\.runbook_url \}\}\{\{ \. \}\}\{\{ else \}\}"
+    r"docs/runbook\.md\{\{ end \}\}#(?P<anchor>[a-z0-9-]+)$"
+)
+
+
+def test_every_alert_links_to_an_existing_panel_and_its_runbook_section() -> None:
+    boards = {}
+    for path in (REPO / "grafana" / "dashboards").glob("*.json"):
+        board = json.loads(path.read_text())
+        boards[board["uid"]] = {panel["id"]: panel for panel in board["panels"]}
+    runbook = (REPO / "docs" / "runbook.md").read_text()
+    anchors = {line[3:].strip().lower() for line in runbook.splitlines()
+               if line.startswith("## ")}
+    for rule in alert_rules():
+        name, annotations = rule["alert"], rule["annotations"]
+        link = DASHBOARD_LINK.match(annotations["dashboard"])
+        assert link, (name, annotations["dashboard"])
+        assert link["uid"] in boards, (name, link["uid"])
+        panel = boards[link["uid"]].get(int(link["id"]))
+        assert panel is not None and panel["type"] != "row", (name, link["id"])
+        # The panel shows what the alert reads.
+        exprs = " ".join(t.get("expr", "") for t in panel.get("targets", []))
+        metrics = set(re.findall(r"support_[a-z_]+|\bup\b", rule["expr"]))
+        assert any(m.removesuffix("_bucket") in exprs for m in metrics), (name, panel["title"])
+        anchor = RUNBOOK_LINK.match(annotations["runbook_url"])
+        assert anchor and anchor["anchor"] == name.lower() in anchors, name
+
+
+def test_the_runbook_page_is_up_to_date() -> None:
+    result = run(sys.executable, REPO / "deploy" / "prometheus" / "build_runbook.py", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_gateway_alerts_are_apart_from_the_worker_alerts() -> None:
@@ -575,7 +617,7 @@ def test_notification_templates_render() -> None:
         f"--template.text={text}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "At-risk conversations:" in result.stdout
+    assert "Dashboard:" in result.stdout and "Drill-down:" in result.stdout
 
 
 # --- a real Alertmanager: inhibition as configured ---------------------------------------------

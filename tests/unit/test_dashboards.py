@@ -90,6 +90,7 @@ CONTRACT_METRICS: dict[str, frozenset[str]] = {
         "support_gateway_requests_total": ("source", "code"),
         "support_gateway_events_total": ("source", "type"),
         "support_gateway_dead_letters_total": ("source", "reason"),
+        "support_gateway_broker_up": (),
     }.items()
 }
 CONTRACT_HISTOGRAMS: dict[str, frozenset[str]] = {
@@ -430,3 +431,13 @@ def test_committed_json_is_valid_and_sorted() -> None:
             text
             == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
         )
+
+
+def test_panel_ids_are_explicit_and_unique_per_board() -> None:
+    # Alert rules link to panels by id (deploy/prometheus/rules/alerts.yml `dashboard`).
+    for uid, ids in dashboards.PANEL_IDS.items():
+        assert len(set(ids.values())) == len(ids), uid
+    for path in (GRAFANA / "dashboards").glob("*.json"):
+        board = json.loads(path.read_text())
+        expected = dashboards.PANEL_IDS[board["uid"]]
+        assert {p["title"]: p["id"] for p in board["panels"]} == expected, path.name
