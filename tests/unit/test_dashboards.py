@@ -288,16 +288,23 @@ def test_variables_queue_and_channel_on_every_board() -> None:
 
 
 def test_variables_filter_every_selector_of_a_metric_with_that_label() -> None:
+    # Unless the panel says it ignores the variable (SLA compliance: breaches have no queue).
+    ignoring = {(board["title"], panel["title"]): {
+        name for name in ("queue", "channel") if f"Ignores ${name}" in panel.get("description", "")
+    } for board in _boards() for panel in _panels(board)}
     for board, panel, expr in _exprs():
+        exempt = ignoring[(board, panel)]
         for metric, labels in Parsed(expr).selectors:
             for name in ("queue", "channel"):
+                if name in exempt:
+                    continue
                 if name in (allowed_labels(metric) or ()):
                     assert f'{name}=~"${name}"' in expr and name in labels, (
                         f"{board} / {panel}: {metric} not filtered by ${name}"
                     )
         for metric in Parsed(expr).metrics:
             for name in ("queue", "channel"):
-                if name in (allowed_labels(metric) or ()):
+                if name in (allowed_labels(metric) or ()) and name not in exempt:
                     assert re.search(rf"{metric}\{{[^}}]*{name}=~\"\${name}\"", expr), (
                         f"{board} / {panel}: {metric} not filtered by ${name}"
                     )
@@ -441,3 +448,11 @@ def test_panel_ids_are_explicit_and_unique_per_board() -> None:
         board = json.loads(path.read_text())
         expected = dashboards.PANEL_IDS[board["uid"]]
         assert {p["title"]: p["id"] for p in board["panels"]} == expected, path.name
+
+
+def test_a_panel_that_ignores_a_variable_really_does() -> None:
+    for board in _boards():
+        for panel in _panels(board):
+            if "Ignores $queue" in panel.get("description", ""):
+                for target in panel["targets"]:
+                    assert "$queue" not in target["expr"], (board["title"], panel["title"])

@@ -1,0 +1,133 @@
+"""The committed boards' trickiest queries, evaluated by promtool against hand-made series.
+
+Each case takes a panel's query as Grafana would send it (grafana/panel_queries.py substitutes
+the variables) and checks it against values computed by hand: SLA compliance with and without a
+queue selected, breaches projected summed over queues, and the channel mix with live chat in it
+and without any traffic.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.conftest import require_tool
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _panel_queries() -> Any:
+    spec = importlib.util.spec_from_file_location("panel_queries_cases",
+                                                  ROOT / "grafana" / "panel_queries.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PQ = _panel_queries()
+
+
+def expr(board: str, panel: str, ref: int = 0, **variables: str) -> str:
+    for b in PQ.load_dashboards():
+        if b["uid"] != board:
+            continue
+        for p in PQ._panels(b["panels"]):
+            if p["title"] == panel:
+                raw = p["targets"][ref]["expr"]
+                return str(PQ.substitute(raw, rate_interval="5m", range_="1h", **variables))
+    raise KeyError((board, panel))
+
+
+def series(name: str, values: str, **labels: str) -> dict[str, str]:
+    text = ", ".join(f'{k}="{v}"' for k, v in {"job": "supportpulse", **labels}.items())
+    return {"series": f"{name}{{{text}}}", "values": values}
+
+
+# One hour at 1-minute steps: `0+Nx60` ends at 60·N, so increase over [1h] at 60m is 60·N
+# (the comments give 60·N; the ratios below are those of N).
+TRAFFIC = [
+    series("support_tickets_created_total", "0+6x60", instance="w1", channel="email",
+           priority="normal"),                                       # 360 email tickets
+    series("support_tickets_created_total", "0+2x60", instance="w1", channel="chat",
+           priority="normal"),                                       # 120 converted chats
+    series("support_chats_requested_total", "0+3x60", instance="w1", queue="orders"),  # 180
+    series("support_chats_requested_total", "0+7x60", instance="w2",
+           queue="returns"),                                         # 420 live chats
+    series("support_sla_breaches_total", "0+5x60", instance="w1", channel="chat",
+           priority="normal", target="first_response"),              # 300 chat breaches
+    series("support_sla_breaches_total", "0+1x60", instance="w2", channel="email",
+           priority="normal", target="first_response"),              # 60 email breaches
+    # Stage-two projections: one owner per queue; w2 still exports a stale orders value.
+    series("support_sla_breaches_projected", "4x60", instance="w1", queue="orders",
+           horizon="30m"),
+    series("support_sla_breaches_projected", "4x60", instance="w2", queue="orders",
+           horizon="30m"),
+    series("support_sla_breaches_projected", "3x60", instance="w2", queue="returns",
+           horizon="30m"),
+]
+QUIET = [
+    series("support_tickets_created_total", "5x60", instance="w1", channel="email",
+           priority="normal"),
+    series("support_chats_requested_total", "5x60", instance="w1", queue="orders"),
+]
+
+
+def promtool_cases(input_series: list[dict[str, str]], cases: list[dict[str, Any]],
+                   tmp_path: Path) -> None:
+    path = tmp_path / "panels_test.yml"
+    path.write_text(yaml.safe_dump({
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": input_series,
+                   "promql_expr_test": [{"eval_time": "60m", **case} for case in cases]}],
+    }))
+    result = subprocess.run([require_tool("promtool"), "test", "rules", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sla_compliance_is_the_hand_computed_value_whatever_queue_is_selected(
+    tmp_path: Path,
+) -> None:
+    # Per minute: first response, every channel: 6 breaches ÷ (8 tickets + 10 chats) → 1 − 6/18.
+    # By channel: chat 1 − 5 / (2 converted-chat tickets + 10 live chats), email 1 − 1/6.
+    # With queue "orders" (3 of the 10 chats) the old query divided all breaches by 3 chats.
+    cases = []
+    for queue in (".*", "orders", "returns"):
+        cases.append({
+            "expr": expr("supportpulse-sla", "SLA compliance (1h)", 0, queue=queue),
+            "exp_samples": [{"labels": "{}", "value": 1 - 6 / 18}],
+        })
+        cases.append({
+            "expr": expr("supportpulse-sla", "First response SLA compliance by channel (1h)",
+                         queue=queue),
+            "exp_samples": [{"labels": '{channel="chat"}', "value": 1 - 5 / 12},
+                            {"labels": '{channel="email"}', "value": 1 - 1 / 6}],
+        })
+    promtool_cases(TRAFFIC, cases, tmp_path)
+
+
+def test_breaches_projected_is_the_sum_over_queues(tmp_path: Path) -> None:
+    promtool_cases(TRAFFIC, [
+        {"expr": expr("supportpulse-sla", "Breaches projected"),
+         "exp_samples": [{"labels": '{horizon="30m"}', "value": 7}]},
+        {"expr": expr("supportpulse-sla", "Breaches projected", queue="returns"),
+         "exp_samples": [{"labels": '{horizon="30m"}', "value": 3}]},
+    ], tmp_path)
+
+
+def test_channel_mix_counts_live_chat_and_is_empty_without_traffic(tmp_path: Path) -> None:
+    mix = expr("supportpulse-live-floor", "Channel mix (1h)")
+    # 6 email tickets and 10 live chats a minute; converted-chat tickets are not new contacts.
+    promtool_cases(TRAFFIC, [{"expr": mix, "exp_samples": [
+        {"labels": '{channel="chat"}', "value": 10 / 16},
+        {"labels": '{channel="email"}', "value": 6 / 16},
+    ]}], tmp_path)
+    promtool_cases(QUIET, [{"expr": mix, "exp_samples": []}], tmp_path)
