@@ -110,6 +110,10 @@ class Metrics:
             fx.SLA_BREACHES: counter(
                 "sla_breaches", "SLA targets breached.", ("channel", "priority", "target")
             ),
+            fx.SLA_MET: counter(
+                "sla_met", "SLA targets met before their deadline (per next-response cycle).",
+                ("channel", "priority", "target"),
+            ),
             fx.EVENTS_LATE: self.late,
             EVENTS: self.events,
         }
@@ -150,6 +154,7 @@ class Metrics:
                     self.counters[name].labels(channel, priority)
                 for target in TARGETS:
                     self.counters[fx.SLA_BREACHES].labels(channel, priority, target)
+                    self.counters[fx.SLA_MET].labels(channel, priority, target)
         for queue in self.queue_labels:
             self.counters[fx.CHATS_REQUESTED].labels(queue)
             self.counters[fx.CHATS_MISSED].labels(queue)

@@ -78,6 +78,7 @@ CES = "ces_responses"
 CAMPAIGN_CHATS = "campaign_chats"
 EVENTS_LATE = "events_late"
 SLA_BREACHES = "sla_breaches"
+SLA_MET = "sla_met"  # met before the deadline (second-round contract addition)
 CHAT_CONVERSIONS = "chat_conversions"
 
 # Histograms.

@@ -52,6 +52,7 @@ class SlaEvent(NamedTuple):
     deadline: datetime | None
     policy: str
     publish: bool = True
+    in_time: bool = False  # sla.met before the deadline and never breached: counts as met
 
 
 class SlaTrack(msgspec.Struct, array_like=True, gc=False, frozen=True):
@@ -171,11 +172,14 @@ class SlaRules:
         met = clock.met(at, calendar)
         track = self._replace(track, met)
         events: list[SlaEvent] = []
+        in_time = not met.overdue and not track.has(target, BREACHED)
         if met.overdue and not track.has(target, BREACHED):
             # Answered late before the sweep noticed: the breach happened all the same, and
             # replays must record it whatever the timing of the sweep was.
             track, events = self._mark(track, target, BREACHED, deadline)
         track, done = self._mark(track, target, MET, deadline)
+        if in_time:
+            done = [e._replace(in_time=True) for e in done]
         return track, events + done
 
     def pause(self, track: SlaTrack, target: str, at: datetime) -> SlaTrack:
@@ -304,11 +308,14 @@ class SlaRules:
 def sla_effects(
     events: list[SlaEvent], channel: str, priority: str, queue: str | None
 ) -> list[Effect]:
-    """Breach counts and the notices to publish on `support.sla`."""
+    """Breach and in-time counts (attainment = met ÷ (met + breached), both per cycle) and
+    the notices to publish on `support.sla`."""
     effects: list[Effect] = []
     for e in events:
         if e.kind == "sla.breached":
             effects.append(Count(fx.SLA_BREACHES, (channel, priority, e.target)))
+        elif e.in_time:
+            effects.append(Count(fx.SLA_MET, (channel, priority, e.target)))
         if e.publish:
             effects.append(
                 fx.Notice(e.kind, e.target, e.deadline, e.policy, channel, priority, queue or "")

@@ -84,6 +84,7 @@ CONTRACT_METRICS = {
     "support_chats_requested_total",
     "support_chats_missed_total",
     "support_sla_breaches_total",
+    "support_sla_met_total",
     "support_csat_responses_total",
     "support_ces_responses_total",
     "support_replies_total",

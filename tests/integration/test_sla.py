@@ -172,6 +172,8 @@ def test_sla_gauges_events_and_drilldown_at_fixed_clock(
         ("email", "urgent"): 1,                     # G
     }
     assert total(samples, "support_sla_breaches_total") == 5  # A, D, G, I, L
+    # Met before the deadline: C, E, F, H (first response and resolution), I, M; D was late.
+    assert total(samples, "support_sla_met_total") == 7
 
     status, body = worker.http("/sla/at-risk?limit=50")
     assert status == 200
@@ -200,6 +202,9 @@ def test_sla_gauges_events_and_drilldown_at_fixed_clock(
     restarted = deployment.worker(clock=fixed).start()
     time.sleep(4)  # several sweep ticks
     assert sla_events(deployment) == EXPECTED_EVENTS
+    # Nothing is counted again by the new process: breaches and met once per target and cycle.
+    after = restarted.samples()
+    assert total(after, "support_sla_met_total") == total(after, "support_sla_breaches_total") == 0
     assert gauges(restarted.samples(), "support_sla_at_risk") == gauges(samples,
                                                                         "support_sla_at_risk")
     # The drill-down list is rebuilt from the recovered tables.

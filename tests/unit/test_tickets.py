@@ -434,6 +434,28 @@ def test_a_reopen_with_sla_rules_on_leaves_the_stored_value_untouched() -> None:
     assert t.s.sla is not None and t.s.sla != solved.sla
 
 
+def test_a_target_met_in_time_counts_as_met_and_a_late_one_only_as_breached() -> None:
+    # Shipped email policy: first response within 4 business hours (Friday 10:00 Prague).
+    rules = SlaRules(shipped_policy())
+    on_time = Ticket("T1", rules=rules)
+    on_time.create(priority="normal")
+    effects = on_time(TicketReplied, 10, author="agent", agent_id="A7")
+    assert named(effects, fx.SLA_MET) == [Count(fx.SLA_MET, ("email", "normal", "first_response"))]
+    assert named(effects, fx.SLA_BREACHES) == []
+    late = Ticket("T2", rules=rules)
+    late.create(priority="normal")
+    effects = late(TicketReplied, 300, author="agent", agent_id="A7")  # 5 h: past 14:00
+    assert named(effects, fx.SLA_BREACHES) == [
+        Count(fx.SLA_BREACHES, ("email", "normal", "first_response"))
+    ]
+    assert named(effects, fx.SLA_MET) == []
+    # Each next-response cycle counts once: a customer reply restarts it, an answer meets it.
+    on_time(TicketReplied, 20, author="customer")
+    again = on_time(TicketReplied, 25, author="agent", agent_id="A7")
+    assert named(again, fx.SLA_MET) == [Count(fx.SLA_MET, ("email", "normal", "next_response"))]
+    assert named(on_time(TicketReplied, 26, author="agent", agent_id="A7"), fx.SLA_MET) == []
+
+
 def test_agent_scorecard_stats() -> None:
     t = Ticket()
     t.create()
