@@ -98,6 +98,8 @@ RATE = "$__rate_interval"
 RANGE = "$__range"
 
 ALERTS_EXPR = 'ALERTS{alertstate="firing"}'
+# Only Support Pulse's own scrape jobs: a shared Prometheus scrapes many more.
+UP = 'up{job=~"supportpulse|supportpulse-gateway"}'
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,7 +192,8 @@ def alert_threshold(alert: str) -> float:
     for group in yaml.safe_load(ALERT_RULES.read_text(encoding="utf-8"))["groups"]:
         for rule in group["rules"]:
             if rule.get("alert") == alert:
-                found = re.search(r"[<>]=?\s*([0-9.]+)\s*$", rule["expr"].strip())
+                # The first comparison: `… > 120 and on (…) rate(…) > 0` compares lag with 120.
+                found = re.search(r"[<>]=?\s*([0-9.]+)", rule["expr"])
                 if found:
                     return float(found.group(1))
     raise KeyError(f"no alert {alert!r} with a numeric threshold in {ALERT_RULES}")
@@ -567,6 +570,7 @@ PANEL_IDS: dict[str, dict[str, int]] = {
         "Gateway request time p99 by source": 17,
         "Gateway events/s by type, dead letters by reason": 18,
         "Gateway broker reachable": 19,
+        "Events/s per worker": 20,
     },
 }
 
@@ -1385,9 +1389,11 @@ def pipeline() -> Dashboard:
                 "Max event lag",
                 [Query("max(support_event_lag_seconds)", "lag")],
                 unit="s",
-                description="now − occurred_at of the last event processed, worst stream.",
+                description="now − occurred_at of the last event processed, worst stream. Red at "
+                "the PipelineLagging alert's threshold.",
                 w=6,
-                thresholds=_thresholds((None, "green"), (30, "yellow"), (300, "red")),
+                thresholds=_thresholds((None, "green"), (30, "yellow"),
+                                       (alert_threshold("PipelineLagging"), "red")),
             )
         )
         .with_panel(
@@ -1405,7 +1411,7 @@ def pipeline() -> Dashboard:
         .with_panel(
             single(
                 "Scrape targets up",
-                [Query("min by (job, instance) (up)", "{{job}} {{instance}}")],
+                [Query(f"min by (job, instance) ({UP})", "{{job}} {{instance}}")],
                 unit="none",
                 w=6,
                 thresholds=_thresholds((None, "red"), (1, "green")),
@@ -1448,6 +1454,17 @@ def pipeline() -> Dashboard:
                 no_value="0",
             )
         )
+        .with_panel(
+            ts(
+                "Events/s per worker",
+                [Query(agg("sum", 'rate(support_events_total{job="supportpulse"}[' + RATE + "])",
+                           "instance"), "{{instance}}")],
+                unit="reqps",
+                description="A worker that owns partitions and stays at 0 while others move is "
+                "stalled (alert PipelineStalled).",
+                w=24,
+            )
+        )
         .with_row(Row("Workers"))
         .with_panel(
             ts(
@@ -1478,7 +1495,7 @@ def pipeline() -> Dashboard:
         .with_panel(
             ts(
                 "Scrape up",
-                [Query("min by (job, instance) (up)", "{{job}} {{instance}}")],
+                [Query(f"min by (job, instance) ({UP})", "{{job}} {{instance}}")],
                 unit="none",
                 w=12,
                 max_val=1,
