@@ -59,6 +59,7 @@ def prometheus() -> Iterator[tuple[str, list[str]]]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}", asked
     server.shutdown()
+    server.server_close()
 
 
 def test_every_board_renders_its_first_screen(prometheus: tuple[str, list[str]],
