@@ -17,6 +17,7 @@ reference: it includes rollup delays and the worker's event clock.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -41,6 +42,7 @@ from stream.shipped import shipped_policy  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from demo_series import RESULTS_DATE, parse_duration, projection_check  # noqa: E402
+from projection_skill import score  # noqa: E402
 
 TIMEZONE = "Europe/Prague"
 
@@ -87,9 +89,13 @@ def replay(args: argparse.Namespace) -> list[dict[str, Any]]:
                 }
                 rows.append({
                     "sim_worker": sweep_at.astimezone(tz).isoformat(timespec="seconds"),
+                    "minute": len(rows),
                     "projected30_sum": sum(s.breaches_projected["30m"]
                                            for s in projected.values()),
+                    "projected": {h: sum(s.breaches_projected[f"{h}m"]
+                                         for s in projected.values()) for h in (30, 60)},
                     "breaches_total": breaches,
+                    "breaches": breaches,
                 })
                 signal_at += timedelta(minutes=1)
             sweep_at += timedelta(seconds=10)
@@ -116,10 +122,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=parse_duration, default=18 * 3600.0)
     parser.add_argument("--ticket-aht", type=float, default=420.0,
                         help="SUPPORTPULSE_TICKET_AHT_SECONDS of the demo")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object: the scores per horizon (projection_skill.py)")
     args = parser.parse_args(argv)
     rows = replay(args)
+    scores = {f"{h}m": score(rows, h) for h in (30, 60)}
+    if args.json:
+        print(json.dumps({"horizons": scores, "breaches": rows[-1]["breaches_total"],
+                          "minutes": len(rows)}))
+        return 0
     print(f"{len(rows)} simulated minutes, {rows[-1]['breaches_total']:.0f} breaches")
     print(projection_check(rows))
+    print(f"\n{'horizon':<8} {'MAE':>7} {'persist.':>9} {'run rate':>9} {'skill':>7} "
+          f"{'lead@3':>7} {'lead@5':>7} {'lead@10':>8} {'false alarm min':>16}")
+    for name, s in scores.items():
+        leads = [s["onset_lead_minutes"][k] for k in ("3", "5", "10")]
+        print(f"{name:<8} {s['mae']:>7.2f} {s['mae_persistence']:>9.2f} {s['mae_run_rate']:>9.2f} "
+              f"{s['skill']:>7.2f} " + " ".join(
+                  f"{'—' if v is None else f'{v:+.0f}':>7}" for v in leads)
+              + f" {s['false_alarm_minutes']:>16}")
     return 0
 
 
