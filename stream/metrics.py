@@ -200,6 +200,11 @@ class Metrics:
         self.rejected.labels(reason).inc()
 
 
+# Up to this many queue labels every (channel, priority, queue) combination of the backlog and
+# SLA gauges is exported, zeros included (5 queues: 800 series); past it only those in use.
+DENSE_QUEUES = 10
+
+
 class LiveCollector(Collector):
     """Gauges derived at scrape time from owned partitions and pipeline health."""
 
@@ -216,12 +221,13 @@ class LiveCollector(Collector):
         cp = ("channel", "priority")
         families = {
             "tickets_open": GaugeMetricFamily(
-                "support_tickets_open", "Tickets not solved or closed (backlog).", labels=cp
+                "support_tickets_open", "Tickets not solved or closed (backlog).",
+                labels=[*cp, "queue"],
             ),
             "tickets_awaiting_first_response": GaugeMetricFamily(
                 "support_tickets_awaiting_first_response",
                 "Open tickets without a public agent reply.",
-                labels=cp,
+                labels=[*cp, "queue"],
             ),
             "chat_queue_waiting": GaugeMetricFamily(
                 "support_chat_queue_waiting", "Chats requested, not yet answered.", labels=["queue"]
@@ -231,17 +237,21 @@ class LiveCollector(Collector):
             ),
         }
         values = live.gauges()
+        # Every combination at 0 while the queues are few (boards and rates have data at once);
+        # with many queues only the combinations in use, to stay within the scrape budget.
+        dense = len(queues) <= DENSE_QUEUES
         for channel in CHANNELS:
             for priority in PRIORITIES:
-                for name in ("tickets_open", "tickets_awaiting_first_response"):
-                    families[name].add_metric(
-                        [channel, priority], values.get((name, (channel, priority)), 0)
-                    )
+                for queue in queues:
+                    for name in ("tickets_open", "tickets_awaiting_first_response"):
+                        value = values.get((name, (channel, priority, queue)), 0)
+                        if dense or value:
+                            families[name].add_metric([channel, priority, queue], value)
         for queue in queues:
             for name in ("chat_queue_waiting", "chats_active"):
                 families[name].add_metric([queue], values.get((name, (queue,)), 0))
         sla = {
-            name: GaugeMetricFamily(f"support_{name}", doc, labels=[*cp, "target"])
+            name: GaugeMetricFamily(f"support_{name}", doc, labels=[*cp, "target", "queue"])
             for name, doc in (
                 ("sla_at_risk", "Open targets at risk, not yet breached."),
                 ("sla_breached_open", "Open conversations whose target is breached."),
@@ -250,11 +260,11 @@ class LiveCollector(Collector):
         for channel in CHANNELS:
             for priority in PRIORITIES:
                 for target in TARGETS:
-                    for name, family in sla.items():
-                        family.add_metric(
-                            [channel, priority, target],
-                            values.get((name, (channel, priority, target)), 0),
-                        )
+                    for queue in queues:
+                        for name, family in sla.items():
+                            value = values.get((name, (channel, priority, target, queue)), 0)
+                            if dense or value:
+                                family.add_metric([channel, priority, target, queue], value)
         yield from sla.values()
         agents = GaugeMetricFamily(
             "support_agents", "Agents by presence, in every queue they serve.",

@@ -88,8 +88,8 @@ def scenario(
 
 @dataclass
 class Truth:
-    tickets_open: Counter[tuple[str, str]] = field(default_factory=Counter)
-    awaiting_first_response: Counter[tuple[str, str]] = field(default_factory=Counter)
+    tickets_open: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # + queue
+    awaiting_first_response: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     chat_waiting: Counter[str] = field(default_factory=Counter)
     chats_active: Counter[str] = field(default_factory=Counter)
     oldest_wait: dict[str, float] = field(default_factory=dict)
@@ -114,6 +114,7 @@ def truth(events: list[dict[str, Any]], now: datetime, queues: tuple[str, ...] =
         kind = e["type"]
         if kind == "ticket.created":
             tickets[e["ticket_id"]] = {"channel": e["channel"], "priority": e["priority"],
+                                       "queue": label(e.get("queue") or ""),
                                        "status": "new", "replied": False}
             result.created[(e["channel"], e["priority"])] += 1
         elif kind.startswith("ticket."):
@@ -122,6 +123,8 @@ def truth(events: list[dict[str, Any]], now: datetime, queues: tuple[str, ...] =
                 t["replied"] = True
             elif kind == "ticket.priority_changed":
                 t["priority"] = e["priority"]
+            elif kind == "ticket.assigned" and e.get("queue"):
+                t["queue"] = label(e["queue"])
             elif kind == "ticket.status_changed":
                 was_open = t["status"] not in ("solved", "closed")
                 t["status"] = e["status"]
@@ -144,9 +147,9 @@ def truth(events: list[dict[str, Any]], now: datetime, queues: tuple[str, ...] =
                 result.missed[label(c["queue"])] += 1
     for t in tickets.values():
         if t["status"] not in ("solved", "closed"):
-            result.tickets_open[(t["channel"], t["priority"])] += 1
+            result.tickets_open[(t["channel"], t["priority"], t["queue"])] += 1
             if not t["replied"]:
-                result.awaiting_first_response[(t["channel"], t["priority"])] += 1
+                result.awaiting_first_response[(t["channel"], t["priority"], t["queue"])] += 1
     for c in chats.values():
         q = label(c["queue"])
         if c["state"] == "waiting":

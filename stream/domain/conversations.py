@@ -30,16 +30,18 @@ def _sla_gauges(
     track: SlaTrack | None,
     channel: str,
     priority: str,
-    due: tuple[str, str] | None,
+    queue: str,
+    due: str | None,
 ) -> list[GaugeKey]:
-    """SLA gauge keys; `due` = (queue label, kind) when the deadlines feed the projection."""
+    """SLA gauge keys (channel, priority, target, queue label); `due` = the conversation kind
+    when its deadlines feed the projection."""
     if rules is None or track is None:
         return []
     keys: list[GaugeKey] = [
-        (gauge, (channel, priority, target)) for gauge, target in rules.gauge_marks(track)
+        (gauge, (channel, priority, target, queue)) for gauge, target in rules.gauge_marks(track)
     ]
     if due is not None:
-        keys += [(SLA_DUE, (*due, str(minute))) for minute in rules.deadline_minutes(track)]
+        keys += [(SLA_DUE, (queue, due, str(minute))) for minute in rules.deadline_minutes(track)]
     return keys
 
 
@@ -83,13 +85,12 @@ class Tickets:
     def contributions(self, state: TicketState) -> Iterable[GaugeKey]:
         if not state.is_open:
             return ()
-        labels = (state.channel, state.priority)
+        queue = self.label_of(state.queue)
+        labels = (state.channel, state.priority, queue)
         keys = [(TICKETS_OPEN, labels)]
         if state.first_reply_at is None:
             keys.append((TICKETS_AWAITING_FIRST_RESPONSE, labels))
-        return keys + _sla_gauges(
-            self.rules, state.sla, *labels, (self.label_of(state.queue), "ticket")
-        )
+        return keys + _sla_gauges(self.rules, state.sla, *labels, "ticket")
 
     def waiting_since(self, state: TicketState) -> tuple[str, datetime] | None:
         return None
@@ -137,8 +138,8 @@ class Chats:
             keys.append((CHATS_ACTIVE, (queue,)))
         else:
             return keys
-        due = (queue, "chat") if state.is_waiting else None
-        return keys + _sla_gauges(self.rules, state.sla, "chat", state.priority, due)
+        due = "chat" if state.is_waiting else None
+        return keys + _sla_gauges(self.rules, state.sla, "chat", state.priority, queue, due)
 
     def waiting_since(self, state: ChatState) -> tuple[str, datetime] | None:
         if state.is_waiting and state.requested_at is not None:

@@ -51,9 +51,11 @@ def chat(type_name: str, chat_id: str, event_id: str, minutes_ago: float,
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
-    sample = registry.get_sample_value(name, labels)
-    assert sample is not None, f"no sample {name}{labels}"
-    return sample
+    """The sum over the samples of `name` with these labels (others, e.g. queue, summed)."""
+    found = [s.value for family in registry.collect() for s in family.samples
+             if s.name == name and labels.items() <= s.labels.items()]
+    assert found, f"no sample {name}{labels}"
+    return sum(found)
 
 
 def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

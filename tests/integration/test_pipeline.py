@@ -41,7 +41,8 @@ def live_gauges(samples: Samples) -> dict[str, dict[Any, float]]:
 def expected_gauges(t: Truth) -> dict[str, dict[Any, float]]:
     def cp(counter: Any) -> dict[Any, float]:
         return {
-            (("channel", c), ("priority", p)): float(n) for (c, p), n in counter.items() if n
+            (("channel", c), ("priority", p), ("queue", q)): float(n)
+            for (c, p, q), n in counter.items() if n
         }
 
     def q(values: Any) -> dict[Any, float]:

@@ -125,11 +125,17 @@ EXPECTED_AT_RISK = [
 
 
 def gauges(samples: Any, name: str) -> dict[tuple[str, ...], float]:
-    return {
-        tuple(v for _, v in labels): value
-        for labels, value in by_labels(samples, name).items()
-        if value
-    }
+    """Non-zero values by their label values, the queue left out (summed over queues)."""
+    out: dict[tuple[str, ...], float] = {}
+    for labels, value in by_labels(samples, name).items():
+        if value:
+            key = tuple(v for k, v in labels if k != "queue")
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+def queues_of(samples: Any, name: str) -> set[str]:
+    return {dict(labels)["queue"] for labels, value in by_labels(samples, name).items() if value}
 
 
 def sla_events(deployment: Deployment) -> Counter[tuple[str, str, str]]:
@@ -171,6 +177,9 @@ def test_sla_gauges_events_and_drilldown_at_fixed_clock(
         ("email", "normal"): 2,                     # A, B
         ("email", "urgent"): 1,                     # G
     }
+    # Every conversation of the script is in queue orders (the gauges' queue label).
+    for name in ("support_sla_at_risk", "support_sla_breached_open", "support_tickets_open"):
+        assert queues_of(samples, name) == {"orders"}, name
     assert total(samples, "support_sla_breaches_total") == 5  # A, D, G, I, L
     # Met before the deadline: C, E, F, H (first response and resolution), I, M; D was late.
     assert total(samples, "support_sla_met_total") == 7

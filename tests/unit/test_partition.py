@@ -474,7 +474,7 @@ def test_key_offset_guards_values_flushed_ahead_of_the_meta_record() -> None:
     assert run(recovered, msgs) == [None, None]
     assert recovered.values["T1"] == state.values["T1"]
     assert recovered.meta.applied_offset == 1
-    assert nonzero(recovered.gauges) == {(TICKETS_OPEN, ("email", "low")): 1}
+    assert nonzero(recovered.gauges) == {(TICKETS_OPEN, ("email", "low", "orders")): 1}
 
 
 def test_skip_records_rejected_offsets_once() -> None:
@@ -542,16 +542,16 @@ def test_gauges_follow_transitions() -> None:
     feed(TicketCreated, "T2", T0, channel="email", priority="low", queue="orders")
     run(state, feed.messages[-2:])
     assert nonzero(state.gauges) == {
-        (TICKETS_OPEN, ("email", "low")): 2,
-        (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "low")): 2,
+        (TICKETS_OPEN, ("email", "low", "orders")): 2,
+        (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "low", "orders")): 2,
     }
     feed(TicketReplied, "T1", T0 + timedelta(minutes=1), author="agent")
     feed(TicketPriorityChanged, "T2", T0 + timedelta(minutes=2), priority="urgent")
     feed(TicketStatusChanged, "T1", T0 + timedelta(minutes=3), status="solved")
     run(state, feed.messages[-3:])
     assert nonzero(state.gauges) == {
-        (TICKETS_OPEN, ("email", "urgent")): 1,
-        (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "urgent")): 1,
+        (TICKETS_OPEN, ("email", "urgent", "orders")): 1,
+        (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "urgent", "orders")): 1,
     }
 
 
@@ -579,7 +579,7 @@ def test_solved_ticket_is_deleted_once_the_watermark_passes_the_retention() -> N
     puts, deletes = state.drain()
     assert "T1" in deletes
     assert "T1" not in dict(puts)
-    assert not any(k[1] == ("email", "low") for k in nonzero(state.gauges))
+    assert not any(k[1][:2] == ("email", "low") for k in nonzero(state.gauges))
     # The recovered partition agrees.
     assert "T1" not in rebuilt(state).values
 
@@ -606,7 +606,7 @@ def test_reopen_within_retention_keeps_the_ticket() -> None:
     run(state, feed.messages)
     advance(feed, state, T0 + RETENTION + timedelta(hours=10))
     assert state.values["T1"].is_open
-    assert nonzero(state.gauges)[(TICKETS_OPEN, ("email", "low"))] == 1
+    assert nonzero(state.gauges)[(TICKETS_OPEN, ("email", "low", "orders"))] == 1
     # Solved again: the retention restarts from the second solve.
     resolved = T0 + RETENTION + timedelta(hours=11)
     m = feed(TicketStatusChanged, "T1", resolved, status="solved")
@@ -648,8 +648,8 @@ def test_open_tickets_stay_and_stubs_expire_a_retention_after_their_last_event()
     advance(feed, state, T0 + 10 * RETENTION)
     assert "T1" in state.values  # open: kept however long it stays open
     assert nonzero(state.gauges) == {
-        (TICKETS_OPEN, ("email", "low")): 1,
-        (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "low")): 1,
+        (TICKETS_OPEN, ("email", "low", "orders")): 1,
+        (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "low", "orders")): 1,
     }
 
 
@@ -938,8 +938,8 @@ def test_deadline_counts_are_kept_apart_from_the_gauges() -> None:
     # /metrics merges `gauges` on every scrape; the per-minute deadline counts stay out of it.
     assert state.rollup_counts and {name for name, _ in state.rollup_counts} == {SLA_DUE}
     assert nonzero(state.gauges) == {
-        (TICKETS_OPEN, ("email", "urgent")): 1,
-        (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "urgent")): 1,
+        (TICKETS_OPEN, ("email", "urgent", "orders")): 1,
+        (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "urgent", "orders")): 1,
     }
     assert dict(rebuilt(state).rollup_counts) == dict(state.rollup_counts)
     # The stage-two rollups still see them: the 15-minute urgent first response is due this

@@ -105,8 +105,8 @@ def test_created_counts_once_with_channel_and_priority() -> None:
     assert (s.created, s.status, s.queue, s.created_at) == (True, "new", "orders", T0)
     assert s.is_open and not s.is_terminal
     assert gauges(s) == {
-        (TICKETS_OPEN, ("phone", "urgent")),
-        (TICKETS_AWAITING_FIRST_RESPONSE, ("phone", "urgent")),
+        (TICKETS_OPEN, ("phone", "urgent", "orders")),
+        (TICKETS_AWAITING_FIRST_RESPONSE, ("phone", "urgent", "orders")),
     }
 
 
@@ -140,7 +140,7 @@ def test_first_public_agent_reply_sets_first_response_and_observes_frt() -> None
     assert t.s.first_reply_at == T0 + timedelta(minutes=10)
     assert t.s.public_agent_replies == 1
     assert t.s.agent_id == "A7"
-    assert gauges(t.s) == {(TICKETS_OPEN, ("email", "high"))}
+    assert gauges(t.s) == {(TICKETS_OPEN, ("email", "high", "orders"))}
 
 
 def test_second_agent_reply_does_not_observe_first_response_again() -> None:
@@ -161,7 +161,7 @@ def test_internal_note_is_not_a_first_response() -> None:
     assert named(effects, fx.RESPONSE_SECONDS) == []
     assert t.s.first_reply_at is None
     assert t.s.public_agent_replies == 0
-    assert (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "high")) in gauges(t.s)
+    assert (TICKETS_AWAITING_FIRST_RESPONSE, ("email", "high", "orders")) in gauges(t.s)
     # The first public reply afterwards measures from creation, not from the note.
     later = t(TicketReplied, 30, author="agent")
     assert Observe(fx.FIRST_RESPONSE_SECONDS, ("email", "high"), 1800.0) in later
@@ -197,7 +197,7 @@ def test_replies_use_the_current_priority_label() -> None:
     t(TicketPriorityChanged, 1, priority="urgent")
     effects = t(TicketReplied, 2, author="agent")
     assert Observe(fx.FIRST_RESPONSE_SECONDS, ("email", "urgent"), 120.0) in effects
-    assert gauges(t.s) == {(TICKETS_OPEN, ("email", "urgent"))}
+    assert gauges(t.s) == {(TICKETS_OPEN, ("email", "urgent", "orders"))}
 
 
 # --- status --------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def test_non_solving_status_changes_keep_the_ticket_open(status: str) -> None:
     assert t(TicketStatusChanged, 5, status=status) == []
     assert t.s.status == status
     assert t.s.is_open
-    assert (TICKETS_OPEN, ("email", "high")) in gauges(t.s)
+    assert (TICKETS_OPEN, ("email", "high", "orders")) in gauges(t.s)
 
 
 def test_solved_then_closed_counts_solved_once_and_is_terminal() -> None:
@@ -267,7 +267,7 @@ def test_reopen_then_solve_again_counts_solved_again() -> None:
     t(TicketStatusChanged, 60, status="solved")
     assert t(TicketStatusChanged, 90, status="open") == []
     assert t.s.is_open and t.s.solved_at is None and t.s.closed_at is None
-    assert gauges(t.s) == {(TICKETS_OPEN, ("email", "high"))}
+    assert gauges(t.s) == {(TICKETS_OPEN, ("email", "high", "orders"))}
     effects = t(TicketStatusChanged, 180, status="solved")
     assert named(effects, fx.TICKETS_SOLVED) == [Count(fx.TICKETS_SOLVED, ("email", "high"))]
     assert Observe(fx.RESOLUTION_SECONDS, ("email", "high"), 3 * 3600.0) in effects
@@ -322,7 +322,7 @@ def test_events_before_created_make_an_uncounted_stub() -> None:
     assert t.s.is_open
     assert Tickets().ended_at(t.s) is None  # created and open: no longer expires
     # The early reply already answered it.
-    assert gauges(t.s) == {(TICKETS_OPEN, ("email", "high"))}
+    assert gauges(t.s) == {(TICKETS_OPEN, ("email", "high", "orders"))}
     assert t.s.agent_id == "A1"
 
 
