@@ -30,11 +30,13 @@ from typing import Any
 
 import yaml
 from grafana_foundation_sdk.builders import bargauge, piechart, stat, timeseries
+from grafana_foundation_sdk.builders import table as tablepanel
 from grafana_foundation_sdk.builders.common import (
     GraphThresholdsStyleConfig,
     ReduceDataOptions,
     ScaleDistributionConfig,
     StackingConfig,
+    TableSortByFieldState,
     VizLegendOptions,
     VizTooltipOptions,
 )
@@ -61,6 +63,7 @@ from grafana_foundation_sdk.models.common import (
     ScaleDistribution,
     SortOrder,
     StackingMode,
+    TableCellHeight,
     TooltipDisplayMode,
     VizOrientation,
 )
@@ -68,7 +71,9 @@ from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DashboardLinkType,
     DataSourceRef,
+    DataTransformerConfig,
     DynamicConfigValue,
+    MatcherConfig,
     Threshold,
     ThresholdsMode,
     ValueMap,
@@ -78,6 +83,7 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableSort,
 )
 from grafana_foundation_sdk.models.piechart import PieChartLegendValues, PieChartType
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 HERE = Path(__file__).resolve().parent
 OUTPUT_DIR = HERE / "dashboards"
@@ -98,6 +104,8 @@ RATE = "$__rate_interval"
 RANGE = "$__range"
 
 ALERTS_EXPR = 'ALERTS{alertstate="firing"}'
+# PipelineLagging compares this with its threshold (then checks that events flow).
+LAG = "max by (instance, job, stream) (support_event_lag_seconds)"
 # Only Support Pulse's own scrape jobs: a shared Prometheus scrapes many more.
 UP = 'up{job=~"supportpulse|supportpulse-gateway"}'
 
@@ -125,15 +133,25 @@ def per_second(metric: str, *matchers: str, window: str = RATE, by: str = "") ->
     return agg("sum", f"rate({sel(metric, *matchers)}[{window}])", by)
 
 
+def or_zero(expr: str, like: str) -> str:
+    """`expr`, or 0 for each group of `like` that `expr` lacks (same label set on both sides).
+
+    Counter series only exist once incremented: a queue that never missed a chat has no
+    `support_chats_missed_total` series at all, and would vanish from a panel instead of
+    showing 0.
+    """
+    return f"({expr} or 0 * {like})"
+
+
 def share(numerator: str, denominator: str) -> str:
     """numerator / denominator, where a group missing from the numerator counts as 0.
 
-    Counter series only exist once incremented: without the `or 0 * ...` a channel with
-    responses but no satisfied one would vanish from a CSAT panel instead of showing 0 %. A zero
-    denominator gives no data rather than NaN. Both sides must be aggregated to the same label
-    set. Same shape as the recording rules in deploy/prometheus/rules/recording.yml.
+    Without the `or 0 * ...` (see `or_zero`) a channel with responses but no satisfied one would
+    vanish from a CSAT panel instead of showing 0 %. A zero denominator gives no data rather than
+    NaN. Both sides must be aggregated to the same label set. Same shape as the recording rules in
+    deploy/prometheus/rules/recording.yml.
     """
-    return f"({numerator} or 0 * {denominator}) / ({denominator} > 0)"
+    return f"{or_zero(numerator, denominator)} / ({denominator} > 0)"
 
 
 def share_of_total(part: str, whole: str) -> str:
@@ -186,17 +204,75 @@ def contacts(window: str, by: str = "") -> str:
     return agg("sum", f"{tickets} or ({chats})", by)
 
 
-def alert_threshold(alert: str) -> float:
-    """The number an alert rule compares with (`… > 120`): panels colour and draw lines at the
-    alert's own threshold, so the two cannot drift apart."""
+# A comparison with a number: the alert's condition (`… > 120`, `… >= 3`).
+_COMPARISON = r"(>=|<=|==|!=|>|<)\s*([0-9.]+)"
+
+
+def alert_condition(alert: str, after: str = "") -> tuple[str, float]:
+    """The comparison an alert rule fires on, e.g. (">", 120.0) for `… > 120`.
+
+    By default the last comparison of the expression; with `after`, the one that directly
+    follows that text (for an alert with several conditions, e.g. MissedChats' ratio `> 0.05`
+    after `queue:support_chats_missed:ratio_rate15m`, its count `>= 3` after
+    `queue:support_chats_missed:increase15m`). Panels colour and draw lines at the alert's own
+    threshold, so the two cannot drift apart.
+    """
+    pattern = rf"{re.escape(after)}\s*{_COMPARISON}" if after else rf"{_COMPARISON}\s*$"
     for group in yaml.safe_load(ALERT_RULES.read_text(encoding="utf-8"))["groups"]:
         for rule in group["rules"]:
             if rule.get("alert") == alert:
-                # The first comparison: `… > 120 and on (…) rate(…) > 0` compares lag with 120.
-                found = re.search(r"[<>]=?\s*([0-9.]+)", rule["expr"])
+                found = re.search(pattern, " ".join(rule["expr"].split()))
                 if found:
-                    return float(found.group(1))
+                    return found.group(1), float(found.group(2))
     raise KeyError(f"no alert {alert!r} with a numeric threshold in {ALERT_RULES}")
+
+
+def alert_threshold(alert: str, after: str = "") -> float:
+    """The number of `alert_condition`."""
+    return alert_condition(alert, after)[1]
+
+
+def fires_from(alert: str, after: str = "", *, whole: bool = False) -> float:
+    """The smallest value that fires `alert`, as a Grafana threshold step.
+
+    A step colours the values at or above it, an alert `> x` fires above x: for whole numbers
+    (chats, agents, conversations) the first firing value is x + 1 (`> 0` → red from 1); for
+    continuous values (seconds, ratios) it is x itself (120.0 s is as late as 120.1 s).
+    """
+    op, value = alert_condition(alert, after)
+    if op not in (">", ">="):
+        raise ValueError(f"{alert}: fires below {value}, not above: no red-from-here step")
+    return value + 1 if op == ">" and whole else value
+
+
+# The chat first-response target (stream/data/sla-policy.yaml, policy `chat`: 2m), which is also
+# ChatWaitOverTarget's threshold. It must be a bucket bound of support_chat_wait_seconds
+# (CHAT_WAIT_BUCKETS in stream/metrics.py; tests/unit/test_dashboards.py checks both).
+CHAT_TARGET_SECONDS = alert_threshold("ChatWaitOverTarget")
+# prometheus_client writes bucket bounds as Python floats: le="120.0", not le="120".
+CHAT_TARGET_LE = f'le="{CHAT_TARGET_SECONDS!r}"'
+
+
+def chat_service_level(window: str) -> str:
+    """Chats accepted within the chat target ÷ (chats accepted + chats abandoned) in the window.
+
+    Accepted chats are the observations of the wait histogram (request → accept), those within
+    target its bucket at the target; abandoned chats never reach the histogram, so they are
+    added from support_chats_missed_total (either side may not exist yet: `or_zero`).
+    """
+    bucket = "support_chat_wait_seconds_bucket"
+    within = total(bucket, Q, CHAT_TARGET_LE, window=window)
+    accepted = total("support_chat_wait_seconds_count", Q, window=window)
+    abandoned = total("support_chats_missed_total", Q, window=window)
+    offered = f"({or_zero(accepted, abandoned)} + {or_zero(abandoned, accepted)})"
+    return share(within, offered)
+
+
+def breaches_projected(*matchers: str, by: str = "") -> str:
+    """SLA breaches projected, summed over the selected queues. Stage-two signal: each queue's
+    value has one owner, so max per queue first (a rebalance briefly reports it twice)."""
+    keep = f"queue, {by}" if by else "queue"
+    return agg("sum", agg("max", sel("support_sla_breaches_projected", Q, *matchers), keep), by)
 
 
 def compliance(target: str, window: str, by: str = "") -> str:
@@ -217,11 +293,20 @@ class Query:
     legend: str = "__auto"
 
 
-def _targets(queries: Sequence[Query], *, instant: bool) -> list[Builder[variants.Dataquery]]:
+def _ref_id(index: int) -> str:
+    return chr(ord("A") + index)
+
+
+def _targets(
+    queries: Sequence[Query], *, instant: bool, table: bool = False
+) -> list[Builder[variants.Dataquery]]:
     out: list[Builder[variants.Dataquery]] = []
     for i, q in enumerate(queries):
-        target = Dataquery().expr(q.expr).legend_format(q.legend).ref_id(chr(ord("A") + i))
+        target = Dataquery().expr(q.expr).legend_format(q.legend).ref_id(_ref_id(i))
         target = target.datasource(DS)
+        if table:
+            # One row per series with its labels as columns, the value as "Value #<refId>".
+            target = target.format(PromQueryFormat.TABLE)
         out.append(target.instant() if instant else target.range())
     return out
 
@@ -237,6 +322,20 @@ def _thresholds(*steps: tuple[float | None, str]) -> ThresholdsConfig:
 GREEN_ONLY = _thresholds((None, "green"))
 LOW_IS_BAD_RATIO = _thresholds((None, "red"), (0.8, "yellow"), (0.9, "green"))
 ZERO_IS_GOOD = _thresholds((None, "green"), (1, "red"))
+CHATS_WAITING = _thresholds((None, "green"), (5, "yellow"), (15, "red"))
+
+# Counts over the trailing hour (`increase(…[1h])`) and rates scaled to an hour: Grafana has no
+# built-in per-hour unit, and "req/s" reads wrong for 40 tickets an hour.
+PER_HOUR = "suffix:/h"
+
+# Series whose every value is 0 (a channel without traffic) stay out of the graph, legend and
+# tooltip: a Grafana override by value, so the query itself is unfiltered and a series appears
+# the moment it is non-zero.
+HIDE_ALL_ZERO = (
+    MatcherConfig(id_val="byValue", options={"reducer": "allIsZero", "op": "gte", "value": 0}),
+    [DynamicConfigValue(id_val="custom.hideFrom",
+                        value={"legend": True, "tooltip": True, "viz": True})],
+)
 UP_DOWN = [
     ValueMap(
         options={
@@ -262,6 +361,8 @@ def ts(
     no_value: str | None = None,
     log_scale: bool = False,
     target_line: float | None = None,
+    hide_all_zero: bool = False,
+    decimals: float | None = None,
 ) -> timeseries.Panel:
     panel = (
         timeseries.Panel()
@@ -311,6 +412,10 @@ def ts(
         line = GraphThresholdsStyleConfig().mode(GraphThresholdsStyleMode.LINE)
         panel = panel.thresholds(_thresholds((None, "green"), (target_line, "red")))
         panel = panel.thresholds_style(line)
+    if hide_all_zero:
+        panel = panel.with_override(*HIDE_ALL_ZERO)
+    if decimals is not None:
+        panel = panel.decimals(decimals)
     return panel
 
 
@@ -328,6 +433,7 @@ def single(
     no_value: str | None = None,
     min_val: float | None = None,
     max_val: float | None = None,
+    color_mode: BigValueColorMode = BigValueColorMode.VALUE,
 ) -> stat.Panel:
     panel = (
         stat.Panel()
@@ -339,7 +445,7 @@ def single(
         .span(w)
         .height(h)
         .thresholds(thresholds)
-        .color_mode(BigValueColorMode.VALUE)
+        .color_mode(color_mode)
         .graph_mode(BigValueGraphMode.NONE)
         .reduce_options(ReduceDataOptions().calcs(["lastNotNull"]).values(False))
     )
@@ -366,6 +472,8 @@ def bars(
     h: int = 8,
     thresholds: ThresholdsConfig = GREEN_ONLY,
     min_val: float | None = 0,
+    max_val: float | None = None,
+    decimals: float | None = None,
 ) -> bargauge.Panel:
     panel = (
         bargauge.Panel()
@@ -383,6 +491,10 @@ def bars(
     )
     if min_val is not None:
         panel = panel.min(min_val)
+    if max_val is not None:
+        panel = panel.max(max_val)
+    if decimals is not None:
+        panel = panel.decimals(decimals)
     return panel
 
 
@@ -416,6 +528,124 @@ def pie(
     )
 
 
+@dataclass(frozen=True)
+class Column:
+    """A value column of a `table`: an instant query aggregated to the table's label columns (one
+    series per row), its header, unit, and the thresholds that colour its cells (None: plain).
+    A header of None keeps the query for its labels only (ALERTS' value is always 1)."""
+
+    header: str | None
+    expr: str
+    unit: str = "none"
+    thresholds: ThresholdsConfig | None = None
+    decimals: float | None = None
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label column of a `table`, shown before the values; `mappings` colour its cells."""
+
+    name: str
+    header: str
+    mappings: list[Any] | None = None
+
+
+COLOR_BACKGROUND = DynamicConfigValue(
+    id_val="custom.cellOptions", value={"type": "color-background", "mode": "basic"}
+)
+
+
+def table(
+    title: str,
+    labels: Sequence[Label],
+    columns: Sequence[Column],
+    *,
+    description: str = "",
+    w: int = 12,
+    h: int = 8,
+    link: tuple[str, str] | None = None,
+    sort_by: tuple[str, bool] | None = None,
+    no_value: str | None = None,
+) -> tablepanel.Panel:
+    """One row per label set: each column's instant query (table format) merged into one frame.
+
+    Grafana's Prometheus data source names a query's value field "Value #<refId>" when the panel
+    has several queries and "Value" when it has one; `merge` joins the frames on their common
+    label columns, `filterFieldsByName` keeps the listed labels and values (no Time, job,
+    instance), `organize` orders and renames them. Overrides match the renamed headers (field
+    display names). `link` = (title, url) is a data link on the first label's cells (the url may
+    use `${__data.fields.<label>}`); `sort_by` = (header, descending); `no_value` is the message
+    when the queries return nothing (empty cells show a dash instead: Grafana would print the
+    panel's no-value text in every cell of a missing label or value).
+    """
+
+    def value_field(index: int) -> str:
+        return f"Value #{_ref_id(index)}" if len(columns) > 1 else "Value"
+
+    shown = [(value_field(i), c) for i, c in enumerate(columns) if c.header is not None]
+    names = [label.name for label in labels] + [field for field, _ in shown]
+    headers = {label.name: label.header for label in labels}
+    headers.update({field: str(column.header) for field, column in shown})
+    panel = (
+        tablepanel.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DS)
+        .targets(_targets([Query(c.expr, "") for c in columns], instant=True, table=True))
+        .unit("none")
+        .span(w)
+        .height(h)
+        .thresholds(GREEN_ONLY)
+        .cell_height(TableCellHeight.SM)
+        .transformations(
+            [
+                DataTransformerConfig(id_val="merge", options={}),
+                DataTransformerConfig(
+                    id_val="filterFieldsByName", options={"include": {"names": names}}
+                ),
+                DataTransformerConfig(
+                    id_val="organize",
+                    options={
+                        "excludeByName": {},
+                        "indexByName": {name: i for i, name in enumerate(names)},
+                        "renameByName": headers,
+                    },
+                ),
+            ]
+        )
+    )
+    empty_cell = [DynamicConfigValue(id_val="noValue", value="–")] if no_value is not None else []
+    for label in labels:
+        properties = list(empty_cell)
+        if label.mappings is not None:
+            properties += [DynamicConfigValue(id_val="mappings", value=label.mappings),
+                           COLOR_BACKGROUND]
+        if properties:
+            panel = panel.override_by_name(label.header, properties)
+    for _, column in shown:
+        properties = [DynamicConfigValue(id_val="unit", value=column.unit), *empty_cell]
+        if column.decimals is not None:
+            properties.append(DynamicConfigValue(id_val="decimals", value=column.decimals))
+        if column.thresholds is not None:
+            properties += [
+                DynamicConfigValue(id_val="thresholds", value=column.thresholds.build()),
+                COLOR_BACKGROUND,
+            ]
+        panel = panel.override_by_name(str(column.header), properties)
+    if link is not None:
+        link_title, url = link
+        panel = panel.override_by_name(
+            labels[0].header,
+            [DynamicConfigValue(id_val="links", value=[{"title": link_title, "url": url}])],
+        )
+    if sort_by is not None:
+        header, descending = sort_by
+        panel = panel.sort_by([TableSortByFieldState().display_name(header).desc(descending)])
+    if no_value is not None:
+        panel = panel.no_value(no_value)
+    return panel
+
+
 # --------------------------------------------------------------------------------------------
 # Dashboard skeleton
 # --------------------------------------------------------------------------------------------
@@ -436,16 +666,20 @@ def _variable(name: str, label: str, metric: str) -> QueryVariable:
     )
 
 
-def _skeleton(uid: str, title: str, description: str) -> Dashboard:
+def _skeleton(
+    uid: str, title: str, description: str, *, refresh: str = "1m", since: str = "now-6h"
+) -> Dashboard:
+    """A board with the shared variables, alert annotations and links; `refresh` is how often
+    Grafana re-runs every query, `since` the start of the default time range (until now)."""
     return (
         Dashboard(title)
         .uid(uid)
         .description(description)
         .tags([TAG])
         .timezone("browser")
-        .time("now-6h", "now")
-        .refresh("30s")
-        .timepicker(TimePicker().refresh_intervals(["10s", "30s", "1m", "5m", "15m"]))
+        .time(since, "now")
+        .refresh(refresh)
+        .timepicker(TimePicker().refresh_intervals(["15s", "30s", "1m", "5m", "15m"]))
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .readonly()
         .with_variable(_variable("queue", "Queue", "support_chat_queue_waiting"))
@@ -484,30 +718,38 @@ _ANNOTATION_EXTRAS = {
 
 # Panel ids by board and title. Alert rules link to panels by id (the `dashboard` annotation in
 # deploy/prometheus/rules/alerts.yml) and so can bookmarks: an id never changes and is never
-# reused. A new panel takes the board's next free number; a removed panel's number stays retired.
+# reused. A new panel takes the board's next free number (above every id in PANEL_IDS and
+# RETIRED_PANEL_IDS); a renamed panel keeps its id (change the key); a removed panel's number
+# moves to RETIRED_PANEL_IDS. Panels inside collapsed rows have ids too.
 PANEL_IDS: dict[str, dict[str, int]] = {
     "supportpulse-live-floor": {
-        "Chat queue": 1,
+        # First screen (grid rows 0-23): the wallboard.
         "Chats waiting": 2,
-        "Oldest chat wait": 3,
-        "Missed chats (1h)": 4,
+        "Longest wait": 3,  # was "Oldest chat wait"
+        "Chat service level (30m)": 23,
+        "Abandoned (15m)": 24,
+        "Agents short": 25,
+        "Breaches projected (30m)": 26,
+        "At risk now (urgent + high)": 27,
+        "Breached open (urgent + high)": 28,
+        "Queues": 29,
+        "Firing floor alerts": 30,
+        "Tickets by channel": 31,
+        "Created vs solved per hour": 32,
+        "Volume vs forecast (current hour)": 33,
+        # Collapsed rows below it: the trends, one row per queue, then tickets and volume.
+        "Queue $queue: trends": 1,  # was "Chat queue"
         "Chat queue waiting": 5,
         "Oldest chat wait over time": 6,
         "Active chats vs chat capacity": 7,
-        "Tickets": 8,
-        "Open tickets": 9,
-        "Awaiting first response": 10,
-        "Open tickets and awaiting first response by channel": 11,
-        "Agents and staffing": 12,
-        "Agents by status": 13,
-        "Chat capacity per queue": 14,
-        "Staffing gap": 15,
         "Staffing: required vs available": 16,
         "Predicted service level": 17,
         "Predicted wait": 18,
-        "Volume": 19,
-        "Arrivals vs forecast and projection (current hour)": 20,
+        "Agents by status": 13,
         "Arrival rate per queue (5m)": 21,
+        "Tickets and volume: trends": 8,  # was "Tickets"
+        "Open tickets and awaiting first response by channel": 11,
+        "Arrivals vs forecast and projection (current hour)": 20,
         "Channel mix (1h)": 22,
     },
     "supportpulse-sla": {
@@ -575,12 +817,55 @@ PANEL_IDS: dict[str, dict[str, int]] = {
 }
 
 
+# Ids no panel may take again (a bookmark or an old alert link would open the wrong panel).
+RETIRED_PANEL_IDS: dict[str, dict[int, str]] = {
+    # The wallboard redesign: stats replaced by the first screen's stats and tables.
+    "supportpulse-live-floor": {
+        4: "Missed chats (1h)",  # → Abandoned (15m), the Queues table's missed 15m
+        9: "Open tickets",  # → Tickets by channel
+        10: "Awaiting first response",  # → Tickets by channel
+        12: "Agents and staffing (row)",  # its panels → Queue $queue: trends
+        14: "Chat capacity per queue",  # → Queues (occupancy), Active chats vs chat capacity
+        15: "Staffing gap",  # → Agents short, Queues (gap)
+        19: "Volume (row)",  # its panels → Tickets and volume: trends
+    },
+}
+
+
+def all_panels(panels: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    """Every panel of an encoded board, rows included, and the panels inside collapsed rows."""
+    for panel in panels:
+        yield panel
+        yield from all_panels(panel.get("panels") or [])
+
+
+def _stack_collapsed_rows(panels: list[dict[str, Any]]) -> None:
+    """Put each collapsed row right below what precedes it, as Grafana saves it.
+
+    The SDK places the next row below the positions of the previous row's hidden panels, which
+    Grafana would only compact away when it loads the board. A row's panels keep their place
+    relative to it (Grafana moves them under the row when it is expanded).
+    """
+    bottom = 0
+    for panel in panels:
+        grid = panel["gridPos"]
+        if panel["type"] == "row" and panel.get("collapsed"):
+            shift = bottom - grid["y"]
+            grid["y"] = bottom
+            for inner in panel.get("panels") or []:
+                inner["gridPos"]["y"] += shift
+            bottom += 1
+        else:
+            bottom = max(bottom, grid["y"] + grid["h"])
+
+
 def _finish(dashboard: Dashboard) -> dict[str, Any]:
-    """Encode, then give panels their stable ids (the SDK leaves them unset) and annotation
-    extras."""
+    """Encode, then give panels their stable ids (the SDK leaves them unset), stack collapsed
+    rows and add the annotation extras."""
     data: dict[str, Any] = json.loads(JSONEncoder().encode(dashboard.build()))
+    _stack_collapsed_rows(data["panels"])
     ids = PANEL_IDS[data["uid"]]
-    for panel in data["panels"]:
+    for panel in all_panels(data["panels"]):
         if panel["title"] not in ids:
             raise KeyError(f"{data['uid']}: give panel {panel['title']!r} an id in PANEL_IDS")
         panel["id"] = ids[panel["title"]]
@@ -595,278 +880,505 @@ def _finish(dashboard: Dashboard) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
+# Live floor thresholds that mirror an alert rule: red from the first value that fires it.
+LONGEST_WAIT = _thresholds(
+    (None, "green"), (90, "yellow"), (fires_from("ChatWaitOverTarget"), "red")
+)
+MISSED_SHARE = fires_from("MissedChats", "queue:support_chats_missed:ratio_rate15m")
+MISSED_COUNT = fires_from("MissedChats", "queue:support_chats_missed:increase15m", whole=True)
+GAP = _thresholds((None, "green"), (fires_from("StaffingGap", whole=True), "red"))
+PROJECTED = _thresholds((None, "green"), (fires_from("BreachesProjected", whole=True), "red"))
+# Actual arrivals ÷ the hour's forecast: yellow once the whole hour's forecast has arrived, red
+# from VolumeAboveForecast's 120 % (the alert divides the projection by the forecast).
+VOLUME_VS_FORECAST = _thresholds(
+    (None, "green"),
+    (1, "yellow"),
+    (alert_threshold("VolumeAboveForecast", "(support_volume_forecast) >= 20) )"), "red"),
+)
+URGENT_HIGH = 'priority=~"urgent|high"'  # the priorities SLABreachImminent and SLABreached page
+SEVERITIES = [
+    ValueMap(
+        options={
+            "page": ValueMappingResult(color="red", index=0),
+            "ticket": ValueMappingResult(color="orange", index=1),
+            "info": ValueMappingResult(color="blue", index=2),
+        }
+    )
+]
+FLOOR_ALERTS = sel("ALERTS", 'alertstate="firing"', 'team="floor"')
+
+
 def live_floor() -> Dashboard:
+    """The wallboard: what an ops lead reads from across the room (a 1080p TV in kiosk mode
+    shows grid rows 0-23), with the trends in collapsed rows below."""
     waiting = agg("sum", sel("support_chat_queue_waiting", Q), "queue")
     oldest = agg("max", sel("support_chat_queue_oldest_wait_seconds", Q), "queue")
+    active = agg("sum", sel("support_chats_active", Q), "queue")
+    capacity = agg("sum", sel("support_agent_chat_capacity", Q), "queue")
+    gap = agg("max", sel("support_staffing_gap_agents", Q), "queue")
+    missed, requested = "support_chats_missed_total", "support_chats_requested_total"
+    open_tickets = agg("sum", sel("support_tickets_open", C, Q), "channel")
+    awaiting = agg("sum", sel("support_tickets_awaiting_first_response", C, Q), "channel")
     mix_1h = share_of_total(contacts("1h", "channel"), contacts("1h"))
+    stat_tile: dict[str, Any] = {"w": 3, "h": 5, "color_mode": BigValueColorMode.BACKGROUND}
     return (
         _skeleton(
             "supportpulse-live-floor",
             "Support Pulse / Live floor",
-            "What the floor looks like right now: chat queues, backlog, agents, staffing and "
-            "arrivals against the forecast.",
+            "The floor right now, for a wallboard: chats waiting and the longest wait, chat "
+            "service level, abandons, agents short, SLA breaches coming and open, every queue "
+            "and channel at a glance and the floor's firing alerts; trends in the collapsed "
+            "rows below.",
+            refresh="15s",
+            since="now-3h",
         )
-        .with_row(Row("Chat queue"))
+        # Row of stats (grid rows 0-4): the numbers to read from across the room.
         .with_panel(
             single(
                 "Chats waiting",
-                [Query(waiting, "{{queue}}")],
+                [Query(agg("sum", sel("support_chat_queue_waiting", Q)), "waiting")],
                 unit="none",
-                description="Chats requested and not yet accepted, ended or abandoned.",
-                w=8,
-                thresholds=_thresholds((None, "green"), (5, "yellow"), (15, "red")),
-            )
-        )
-        .with_panel(
-            single(
-                "Oldest chat wait",
-                [Query(oldest, "{{queue}}")],
-                unit="s",
-                description="Age of the longest-waiting chat per queue. Customers expect an "
-                "answer within 45–90 s.",
-                w=8,
-                thresholds=_thresholds((None, "green"), (45, "yellow"), (90, "red")),
-            )
-        )
-        .with_panel(
-            single(
-                "Missed chats (1h)",
-                [
-                    Query(
-                        total("support_chats_missed_total", Q, window="1h", by="queue"), "{{queue}}"
-                    )
-                ],
-                unit="none",
-                description="Chats abandoned before an agent accepted them. The ideal is zero.",
-                w=8,
-                thresholds=ZERO_IS_GOOD,
-                no_value="0",
+                description="Chats requested and not yet accepted, ended or abandoned, all "
+                "selected queues.",
+                thresholds=CHATS_WAITING,
                 decimals=0,
+                **stat_tile,
             )
         )
         .with_panel(
-            ts(
-                "Chat queue waiting",
-                [Query(waiting, "{{queue}}")],
-                unit="none",
-                description="sum by (queue) (support_chat_queue_waiting)",
-                w=8,
-            )
-        )
-        .with_panel(
-            ts(
-                "Oldest chat wait over time",
-                [Query(oldest, "{{queue}}")],
+            single(
+                "Longest wait",
+                [Query(agg("max", sel("support_chat_queue_oldest_wait_seconds", Q)), "longest")],
                 unit="s",
-                w=8,
-            )
-        )
-        .with_panel(
-            ts(
-                "Active chats vs chat capacity",
-                [
-                    Query(agg("sum", sel("support_chats_active", Q), "queue"), "{{queue}} active"),
-                    Query(
-                        agg("sum", sel("support_agent_chat_capacity", Q), "queue"),
-                        "{{queue}} capacity",
-                    ),
-                ],
-                unit="none",
-                description="Accepted chats not yet ended against the sum of max_chats of online "
-                "agents (dashed).",
-                w=8,
-                dashed=".* capacity",
-            )
-        )
-        .with_row(Row("Tickets"))
-        .with_panel(
-            single(
-                "Open tickets",
-                [Query(agg("sum", sel("support_tickets_open", C), "channel"), "{{channel}}")],
-                unit="none",
-                description="Backlog: tickets not solved or closed.",
-                w=12,
-            )
-        )
-        .with_panel(
-            single(
-                "Awaiting first response",
-                [
-                    Query(
-                        agg("sum", sel("support_tickets_awaiting_first_response", C), "channel"),
-                        "{{channel}}",
-                    )
-                ],
-                unit="none",
-                description="Open tickets without a public agent reply yet.",
-                w=12,
-            )
-        )
-        .with_panel(
-            ts(
-                "Open tickets and awaiting first response by channel",
-                [
-                    Query(
-                        agg("sum", sel("support_tickets_open", C), "channel"), "{{channel}} open"
-                    ),
-                    Query(
-                        agg("sum", sel("support_tickets_awaiting_first_response", C), "channel"),
-                        "{{channel}} awaiting first response",
-                    ),
-                ],
-                unit="none",
-                description="A backlog that keeps growing means arrivals exceed resolution "
-                "capacity.",
-                w=24,
-            )
-        )
-        .with_row(Row("Agents and staffing"))
-        .with_panel(
-            bars(
-                "Agents by status",
-                [
-                    Query(
-                        agg("sum", sel("support_agents", Q), "queue, status"),
-                        "{{queue}} {{status}}",
-                    )
-                ],
-                unit="none",
-                description="An agent counts in every queue it serves.",
-                w=8,
-            )
-        )
-        .with_panel(
-            bars(
-                "Chat capacity per queue",
-                [Query(agg("sum", sel("support_agent_chat_capacity", Q), "queue"), "{{queue}}")],
-                unit="none",
-                description="Sum of max_chats of online agents.",
-                w=8,
-            )
-        )
-        .with_panel(
-            single(
-                "Staffing gap",
-                [
-                    Query(
-                        agg("max", sel("support_staffing_gap_agents", Q), "queue"),
-                        "{{queue}}",
-                    )
-                ],
-                unit="none",
-                description="Required − available agents per queue; negative means spare capacity.",
-                w=8,
-                h=8,
-                thresholds=_thresholds((None, "green"), (1, "yellow"), (3, "red")),
+                description="Age of the longest-waiting chat in any selected queue. Customers "
+                "expect an answer within 45–90 s; red at the ChatWaitOverTarget threshold "
+                f"({CHAT_TARGET_SECONDS:.0f} s).",
+                thresholds=LONGEST_WAIT,
                 decimals=0,
+                **stat_tile,
             )
         )
         .with_panel(
-            ts(
-                "Staffing: required vs available",
+            single(
+                "Chat service level (30m)",
+                [Query(chat_service_level("30m"), "service level")],
+                unit="percentunit",
+                description=f"Chats accepted within {CHAT_TARGET_SECONDS:.0f} s (the chat "
+                "first-response target) ÷ chats accepted or abandoned, over the last 30 minutes.",
+                thresholds=LOW_IS_BAD_RATIO,
+                decimals=0,
+                no_value="no chats",
+                **stat_tile,
+            )
+        )
+        .with_panel(
+            single(
+                "Abandoned (15m)",
                 [
                     Query(
+                        share(total(missed, Q, window="15m"), total(requested, Q, window="15m")),
+                        "abandoned",
+                    )
+                ],
+                unit="percentunit",
+                description="Chats abandoned before an agent accepted them ÷ chats requested, "
+                "last 15 minutes: the MissedChats ratio over the selected queues. The alert "
+                f"fires per queue above {MISSED_SHARE:.0%} with at least {MISSED_COUNT:.0f} "
+                "missed (Queues table).",
+                thresholds=_thresholds(
+                    (None, "green"), (MISSED_SHARE / 2, "yellow"), (MISSED_SHARE, "red")
+                ),
+                decimals=1,
+                no_value="no chats",
+                **stat_tile,
+            )
+        )
+        .with_panel(
+            single(
+                "Agents short",
+                [Query(agg("sum", f"clamp_min({gap}, 0)"), "short")],
+                unit="none",
+                description="Agents missing to meet each queue's service-level target, summed "
+                "over the queues that are short: spare agents in one queue do not cancel "
+                "another's shortage (alert StaffingGap).",
+                thresholds=GAP,
+                decimals=0,
+                **stat_tile,
+            )
+        )
+        .with_panel(
+            single(
+                "Breaches projected (30m)",
+                [Query(breaches_projected('horizon="30m"'), "next 30m")],
+                unit="none",
+                description="SLA breaches expected within 30 minutes if nothing changes, summed "
+                "over the selected queues (alert BreachesProjected).",
+                thresholds=PROJECTED,
+                decimals=0,
+                **stat_tile,
+            )
+        )
+        .with_panel(
+            single(
+                "At risk now (urgent + high)",
+                [Query(agg("sum", sel("support_sla_at_risk", C, Q, URGENT_HIGH)), "at risk")],
+                unit="none",
+                description="Open urgent and high-priority targets inside their warning "
+                "window, not yet breached: they page (SLABreachImminent) after a minute.",
+                thresholds=_thresholds(
+                    (None, "green"), (fires_from("SLABreachImminent", whole=True), "red")
+                ),
+                decimals=0,
+                **stat_tile,
+            )
+        )
+        .with_panel(
+            single(
+                "Breached open (urgent + high)",
+                [Query(agg("sum", sel("support_sla_breached_open", C, Q, URGENT_HIGH)),
+                       "breached")],
+                unit="none",
+                description="Open urgent and high-priority conversations past a deadline: "
+                "they page at once (SLABreached).",
+                thresholds=_thresholds(
+                    (None, "green"), (fires_from("SLABreached", whole=True), "red")
+                ),
+                decimals=0,
+                **stat_tile,
+            )
+        )
+        # Grid rows 5-13: every queue, and what is firing.
+        .with_panel(
+            table(
+                "Queues",
+                [Label("queue", "Queue")],
+                [
+                    Column("Waiting", waiting, thresholds=CHATS_WAITING),
+                    Column("Oldest wait", oldest, unit="s", thresholds=LONGEST_WAIT, decimals=0),
+                    Column(
+                        "Occupancy",
+                        share(active, capacity),
+                        unit="percentunit",
+                        thresholds=_thresholds((None, "green"), (0.85, "yellow"), (1, "red")),
+                        decimals=0,
+                    ),
+                    Column(
+                        "Online",
+                        agg("sum", sel("support_agents", Q, 'status="online"'), "queue"),
+                    ),
+                    Column(
+                        "Required",
                         agg("max", sel("support_staffing_required_agents", Q), "queue"),
-                        "{{queue}} required",
                     ),
-                    Query(
-                        agg("max", sel("support_staffing_available_agents", Q), "queue"),
-                        "{{queue}} available",
-                    ),
-                    Query(
-                        agg("max", sel("support_staffing_gap_agents", Q), "queue"),
-                        "{{queue}} gap",
-                    ),
-                ],
-                unit="none",
-                description="Erlang staffing for each queue's service-level target (stage-two "
-                "signal: one owner per queue).",
-                w=12,
-                min_val=None,
-                dashed=".* required",
-            )
-        )
-        .with_panel(
-            ts(
-                "Predicted service level",
-                [
-                    Query(
+                    Column("Gap", gap, thresholds=GAP, decimals=0),
+                    Column(
+                        "Predicted SL",
                         agg(
                             "max",
                             sel("support_staffing_predicted_service_level_ratio", Q),
                             "queue",
                         ),
-                        "{{queue}} service level",
+                        unit="percentunit",
+                        thresholds=LOW_IS_BAD_RATIO,
+                        decimals=0,
+                    ),
+                    Column(
+                        "Missed 15m",
+                        or_zero(
+                            total(missed, Q, window="15m", by="queue"),
+                            total(requested, Q, window="15m", by="queue"),
+                        ),
+                        thresholds=_thresholds(
+                            (None, "green"), (1, "yellow"), (MISSED_COUNT, "red")
+                        ),
+                        decimals=0,
+                    ),
+                    Column(
+                        "Breaches 30m",
+                        agg("max", sel("support_sla_breaches_projected", Q, 'horizon="30m"'),
+                            "queue"),
+                        thresholds=PROJECTED,
+                        decimals=0,
                     ),
                 ],
-                unit="percentunit",
-                description="Predicted share answered within target with the agents available now.",
-                w=6,
-                max_val=1,
+                description="Per queue: chats waiting and the oldest wait; occupancy = active "
+                "chats ÷ the chat capacity (sum of max_chats) of online agents; agents online, "
+                "required for the service-level target and the gap (required − available); "
+                "predicted service level with the agents available; chats missed in 15 minutes; "
+                "SLA breaches projected within 30 minutes. Click a queue for its SLA board.",
+                w=16,
+                h=9,
+                link=(
+                    "SLA board for queue ${__data.fields.queue}",
+                    "/d/supportpulse-sla?var-queue=${__data.fields.queue}&${channel:queryparam}",
+                ),
+                sort_by=("Oldest wait", True),
+            )
+        )
+        .with_panel(
+            table(
+                "Firing floor alerts",
+                [
+                    Label("alertname", "Alert"),
+                    Label("severity", "Severity", SEVERITIES),
+                    Label("queue", "Queue"),
+                    Label("channel", "Channel"),
+                    Label("priority", "Priority"),
+                    Label("target", "Target"),
+                ],
+                [Column(None, FLOOR_ALERTS)],
+                description="Alerts of team floor firing now (deploy/prometheus/rules/"
+                "alerts.yml), whatever queue or channel is selected; page = the on-call pager.",
+                w=8,
+                h=9,
+                sort_by=("Alert", False),
+                no_value="No floor alert firing",
+            )
+        )
+        # Grid rows 14-23: tickets, flow and volume.
+        .with_panel(
+            table(
+                "Tickets by channel",
+                [Label("channel", "Channel")],
+                [
+                    Column("Open", open_tickets),
+                    Column("Awaiting first reply", awaiting),
+                    Column(
+                        "At risk",
+                        agg("sum", sel("support_sla_at_risk", C, Q), "channel"),
+                        thresholds=_thresholds((None, "green"), (1, "yellow")),
+                    ),
+                    Column(
+                        "Breached open",
+                        agg("sum", sel("support_sla_breached_open", C, Q), "channel"),
+                        thresholds=ZERO_IS_GOOD,
+                    ),
+                ],
+                description="Open tickets (backlog), those without a public agent reply yet, "
+                "and the open SLA targets at risk and breached (every priority and target; "
+                "channel chat includes live chats).",
+                w=8,
+                h=10,
+                sort_by=("Open", True),
             )
         )
         .with_panel(
             ts(
-                "Predicted wait",
+                "Created vs solved per hour",
+                [
+                    Query(total("support_tickets_created_total", C, window="1h"), "created"),
+                    Query(total("support_tickets_solved_total", C, window="1h"), "solved"),
+                ],
+                unit=PER_HOUR,
+                description="Tickets created and solved in the trailing hour: created above "
+                "solved means the backlog grows (alert BacklogGrowing).",
+                w=8,
+                h=10,
+                decimals=0,
+            )
+        )
+        .with_panel(
+            bars(
+                "Volume vs forecast (current hour)",
                 [
                     Query(
-                        agg("max", sel("support_staffing_predicted_wait_seconds", Q), "queue"),
-                        "{{queue}}",
+                        share(
+                            agg("max", sel("support_volume_actual", C), "channel"),
+                            agg("max", sel("support_volume_forecast", C), "channel"),
+                        ),
+                        "{{channel}}",
                     )
                 ],
-                unit="s",
-                description="Predicted average wait with the agents available now.",
-                w=6,
-            )
-        )
-        .with_row(Row("Volume"))
-        .with_panel(
-            ts(
-                "Arrivals vs forecast and projection (current hour)",
-                [
-                    Query(
-                        agg("max", sel("support_volume_actual", C), "channel"),
-                        "{{channel}} actual",
-                    ),
-                    Query(
-                        agg("max", sel("support_volume_forecast", C), "channel"),
-                        "{{channel}} forecast",
-                    ),
-                    Query(
-                        agg("max", sel("support_volume_projected", C), "channel"),
-                        "{{channel}} projected",
-                    ),
-                ],
-                unit="none",
-                description="Arrivals so far this hour (event time), the forecast for the hour "
-                "and the run-rate projection (dashed).",
-                w=12,
-                dashed=".* (forecast|projected)",
-            )
-        )
-        .with_panel(
-            ts(
-                "Arrival rate per queue (5m)",
-                [
-                    Query(
-                        agg("max", sel("support_arrival_rate", Q, 'window="5m"'), "queue"),
-                        "{{queue}}",
-                    )
-                ],
-                unit="reqps",
-                description="New conversations per second over the last 5 minutes of event time.",
-                w=6,
-            )
-        )
-        .with_panel(
-            pie(
-                "Channel mix (1h)",
-                [Query(mix_1h, "{{channel}}")],
                 unit="percentunit",
-                description="Share of new contacts per channel over the last hour: tickets "
-                "created (not converted chats) and live chats requested. Empty, not NaN, "
-                "without traffic.",
-                w=6,
+                description="Arrivals so far this hour (event time) ÷ the forecast for the whole "
+                "hour, per channel (no bar without a forecast): an hour on forecast ends at "
+                "100 %. Red from VolumeAboveForecast's threshold; the run-rate projection is in "
+                "the trends below.",
+                w=8,
+                h=10,
+                thresholds=VOLUME_VS_FORECAST,
+                max_val=1.5,
+                decimals=0,
+            )
+        )
+        # Below the first screen: trends per queue (one collapsed row per selected queue).
+        .with_row(
+            Row("Queue $queue: trends")
+            .repeat("queue")
+            .with_panel(
+                ts(
+                    "Chat queue waiting",
+                    [Query(waiting, "{{queue}}")],
+                    unit="none",
+                    description="sum by (queue) (support_chat_queue_waiting)",
+                    w=8,
+                )
+            )
+            .with_panel(
+                ts(
+                    "Oldest chat wait over time",
+                    [Query(oldest, "{{queue}}")],
+                    unit="s",
+                    description="The line is ChatWaitOverTarget's threshold.",
+                    w=8,
+                    target_line=CHAT_TARGET_SECONDS,
+                )
+            )
+            .with_panel(
+                ts(
+                    "Active chats vs chat capacity",
+                    [
+                        Query(active, "{{queue}} active"),
+                        Query(capacity, "{{queue}} capacity"),
+                    ],
+                    unit="none",
+                    description="Accepted chats not yet ended against the sum of max_chats of "
+                    "online agents (dashed).",
+                    w=8,
+                    dashed=".* capacity",
+                )
+            )
+            .with_panel(
+                ts(
+                    "Staffing: required vs available",
+                    [
+                        Query(
+                            agg("max", sel("support_staffing_required_agents", Q), "queue"),
+                            "{{queue}} required",
+                        ),
+                        Query(
+                            agg("max", sel("support_staffing_available_agents", Q), "queue"),
+                            "{{queue}} available",
+                        ),
+                        Query(gap, "{{queue}} gap"),
+                    ],
+                    unit="none",
+                    description="Erlang staffing for each queue's service-level target "
+                    "(stage-two signal: one owner per queue).",
+                    w=8,
+                    min_val=None,
+                    dashed=".* required",
+                )
+            )
+            .with_panel(
+                ts(
+                    "Predicted service level",
+                    [
+                        Query(
+                            agg(
+                                "max",
+                                sel("support_staffing_predicted_service_level_ratio", Q),
+                                "queue",
+                            ),
+                            "{{queue}} service level",
+                        ),
+                    ],
+                    unit="percentunit",
+                    description="Predicted share answered within target with the agents "
+                    "available now.",
+                    w=8,
+                    max_val=1,
+                )
+            )
+            .with_panel(
+                ts(
+                    "Predicted wait",
+                    [
+                        Query(
+                            agg("max", sel("support_staffing_predicted_wait_seconds", Q),
+                                "queue"),
+                            "{{queue}}",
+                        )
+                    ],
+                    unit="s",
+                    description="Predicted average wait with the agents available now.",
+                    w=8,
+                )
+            )
+            .with_panel(
+                bars(
+                    "Agents by status",
+                    [
+                        Query(
+                            agg("sum", sel("support_agents", Q), "queue, status"),
+                            "{{queue}} {{status}}",
+                        )
+                    ],
+                    unit="none",
+                    description="Now. An agent counts in every queue it serves.",
+                    w=12,
+                )
+            )
+            .with_panel(
+                ts(
+                    "Arrival rate per queue (5m)",
+                    [
+                        Query(
+                            "3600 * "
+                            + agg("max", sel("support_arrival_rate", Q, 'window="5m"'), "queue"),
+                            "{{queue}}",
+                        )
+                    ],
+                    unit=PER_HOUR,
+                    description="New conversations over the last 5 minutes of event time, as "
+                    "an hourly rate.",
+                    w=12,
+                    decimals=0,
+                )
+            )
+        )
+        .with_row(
+            Row("Tickets and volume: trends")
+            .with_panel(
+                ts(
+                    "Open tickets and awaiting first response by channel",
+                    [
+                        Query(open_tickets, "{{channel}} open"),
+                        Query(awaiting, "{{channel}} awaiting first response"),
+                    ],
+                    unit="none",
+                    description="A backlog that keeps growing means arrivals exceed resolution "
+                    "capacity. Channels without tickets are hidden.",
+                    w=9,
+                    hide_all_zero=True,
+                )
+            )
+            .with_panel(
+                ts(
+                    "Arrivals vs forecast and projection (current hour)",
+                    [
+                        Query(
+                            agg("max", sel("support_volume_actual", C), "channel"),
+                            "{{channel}} actual",
+                        ),
+                        Query(
+                            agg("max", sel("support_volume_forecast", C), "channel"),
+                            "{{channel}} forecast",
+                        ),
+                        Query(
+                            agg("max", sel("support_volume_projected", C), "channel"),
+                            "{{channel}} projected",
+                        ),
+                    ],
+                    unit="none",
+                    description="Arrivals so far this hour (event time), the forecast for the "
+                    "hour and the run-rate projection (dashed). Series that stay at 0 are "
+                    "hidden.",
+                    w=9,
+                    dashed=".* (forecast|projected)",
+                    hide_all_zero=True,
+                )
+            )
+            .with_panel(
+                pie(
+                    "Channel mix (1h)",
+                    [Query(mix_1h, "{{channel}}")],
+                    unit="percentunit",
+                    description="Share of new contacts per channel over the last hour: tickets "
+                    "created (not converted chats) and live chats requested. Empty, not NaN, "
+                    "without traffic.",
+                    w=6,
+                )
             )
         )
     )
@@ -886,7 +1398,7 @@ def sla() -> Dashboard:
         .with_panel(
             single(
                 "At risk now",
-                [Query(agg("sum", sel(at_risk, C), "target"), "{{target}}")],
+                [Query(agg("sum", sel(at_risk, C, Q), "target"), "{{target}}")],
                 unit="none",
                 description="Open targets inside their warning window, not yet breached.",
                 w=6,
@@ -897,7 +1409,7 @@ def sla() -> Dashboard:
         .with_panel(
             single(
                 "Breached, still open",
-                [Query(agg("sum", sel(breached, C), "target"), "{{target}}")],
+                [Query(agg("sum", sel(breached, C, Q), "target"), "{{target}}")],
                 unit="none",
                 description="Open conversations whose target is already breached.",
                 w=6,
@@ -926,11 +1438,7 @@ def sla() -> Dashboard:
             single(
                 "Breaches projected",
                 [
-                    Query(
-                        agg("sum", agg("max", sel("support_sla_breaches_projected", Q),
-                                       "queue, horizon"), "horizon"),
-                        "next {{horizon}}",
-                    )
+                    Query(breaches_projected(by="horizon"), "next {{horizon}}")
                 ],
                 unit="none",
                 description="Breaches expected soon if nothing changes, summed over the "
@@ -946,7 +1454,7 @@ def sla() -> Dashboard:
                 "At risk by target, channel and priority",
                 [
                     Query(
-                        agg("sum", sel(at_risk, C), "target, channel, priority"),
+                        agg("sum", sel(at_risk, C, Q), "target, channel, priority"),
                         "{{target}} {{channel}}/{{priority}}",
                     )
                 ],
@@ -960,7 +1468,7 @@ def sla() -> Dashboard:
                 "Breached open by target, channel and priority",
                 [
                     Query(
-                        agg("sum", sel(breached, C), "target, channel, priority"),
+                        agg("sum", sel(breached, C, Q), "target, channel, priority"),
                         "{{target}} {{channel}}/{{priority}}",
                     )
                 ],
@@ -978,7 +1486,7 @@ def sla() -> Dashboard:
                         "{{target}} {{channel}}",
                     )
                 ],
-                unit="none",
+                unit=PER_HOUR,
                 description="SLA breaches in the trailing hour.",
                 w=12,
                 stacked=True,
@@ -1082,7 +1590,7 @@ def sla() -> Dashboard:
                 description="Live chats, request → accept. The line is the chat target "
                 "(alert ChatWaitOverTarget); customers expect 45–90 s.",
                 w=12,
-                target_line=alert_threshold("ChatWaitOverTarget"),
+                target_line=CHAT_TARGET_SECONDS,
             )
         )
         .with_panel(
@@ -1346,7 +1854,7 @@ def quality() -> Dashboard:
                         "{{currency}}",
                     )
                 ],
-                unit="none",
+                unit=PER_HOUR,
                 w=12,
             )
         )
@@ -1359,7 +1867,7 @@ def quality() -> Dashboard:
                         "{{currency}}",
                     )
                 ],
-                unit="none",
+                unit=PER_HOUR,
                 w=12,
             )
         )
@@ -1393,7 +1901,7 @@ def pipeline() -> Dashboard:
                 "the PipelineLagging alert's threshold.",
                 w=6,
                 thresholds=_thresholds((None, "green"), (30, "yellow"),
-                                       (alert_threshold("PipelineLagging"), "red")),
+                                       (alert_threshold("PipelineLagging", after=LAG), "red")),
             )
         )
         .with_panel(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +33,20 @@ def _plain(template: str) -> str:
     return re.sub(r"\{\{[^}]*\}\}", "", text)
 
 
+def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every panel of a board, including those inside collapsed rows."""
+    for panel in panels:
+        yield panel
+        yield from _panels(panel.get("panels") or [])
+
+
 def _boards() -> dict[str, tuple[str, dict[int, str]]]:
     import json
 
     boards = {}
     for path in sorted((ROOT / "grafana" / "dashboards").glob("*.json")):
         board = json.loads(path.read_text(encoding="utf-8"))
-        titles = {panel["id"]: panel["title"] for panel in board["panels"]}
+        titles = {panel["id"]: panel["title"] for panel in _panels(board["panels"])}
         boards[board["uid"]] = (board["title"], titles)
     return boards
 

@@ -2,8 +2,9 @@
 
 Each case takes a panel's query as Grafana would send it (grafana/panel_queries.py substitutes
 the variables) and checks it against values computed by hand: SLA compliance with and without a
-queue selected, breaches projected summed over queues, and the channel mix with live chat in it
-and without any traffic.
+queue selected, breaches projected summed over queues, the channel mix with live chat in it
+and without any traffic, and the live floor's chat service level, abandon rate, agents short and
+missed chats per queue.
 """
 
 from __future__ import annotations
@@ -131,3 +132,69 @@ def test_channel_mix_counts_live_chat_and_is_empty_without_traffic(tmp_path: Pat
         {"labels": '{channel="email"}', "value": 6 / 16},
     ]}], tmp_path)
     promtool_cases(QUIET, [{"expr": mix, "exp_samples": []}], tmp_path)
+
+
+# The live floor's wallboard stats and queue table. Per minute: orders 5 chats accepted (4 within
+# the 120 s target), 1 abandoned, 10 requested; returns 2 accepted (both within), none abandoned
+# (no missed series at all), 10 requested; payments 1 abandoned, 2 requested, none accepted
+# (no wait histogram at all). Staffing gap: orders 2 short (reported by two workers during a
+# rebalance), returns 1 spare, payments 3 short.
+FLOOR = [
+    series("support_chat_wait_seconds_bucket", "0+4x60", instance="w1", queue="orders",
+           le="120.0"),
+    series("support_chat_wait_seconds_count", "0+5x60", instance="w1", queue="orders"),
+    series("support_chats_missed_total", "0+1x60", instance="w1", queue="orders"),
+    series("support_chats_requested_total", "0+10x60", instance="w1", queue="orders"),
+    series("support_chat_wait_seconds_bucket", "0+2x60", instance="w2", queue="returns",
+           le="120.0"),
+    series("support_chat_wait_seconds_count", "0+2x60", instance="w2", queue="returns"),
+    series("support_chats_requested_total", "0+10x60", instance="w2", queue="returns"),
+    series("support_chats_missed_total", "0+1x60", instance="w2", queue="payments"),
+    series("support_chats_requested_total", "0+2x60", instance="w2", queue="payments"),
+    series("support_staffing_gap_agents", "2x60", instance="w1", queue="orders"),
+    series("support_staffing_gap_agents", "2x60", instance="w2", queue="orders"),
+    series("support_staffing_gap_agents", "-1x60", instance="w2", queue="returns"),
+    series("support_staffing_gap_agents", "3x60", instance="w2", queue="payments"),
+]
+LIVE = "supportpulse-live-floor"
+
+
+def test_chat_service_level_is_within_target_over_accepted_and_abandoned(tmp_path: Path) -> None:
+    sl = "Chat service level (30m)"
+    promtool_cases(FLOOR, [
+        # 30 minutes: (4 + 2) × 30 within ÷ ((5 + 2) × 30 accepted + (1 + 1) × 30 abandoned)
+        {"expr": expr(LIVE, sl), "exp_samples": [{"labels": "{}", "value": 6 / 9}]},
+        {"expr": expr(LIVE, sl, queue="orders"), "exp_samples": [
+            {"labels": "{}", "value": 4 / 6}]},
+        # No chat abandoned: no missed series, still 100 %.
+        {"expr": expr(LIVE, sl, queue="returns"), "exp_samples": [
+            {"labels": "{}", "value": 1}]},
+        # Nobody accepted, one abandoned a minute: 0 %, not empty.
+        {"expr": expr(LIVE, sl, queue="payments"), "exp_samples": [
+            {"labels": "{}", "value": 0}]},
+    ], tmp_path)
+
+
+def test_abandoned_agents_short_and_missed_per_queue(tmp_path: Path) -> None:
+    promtool_cases(FLOOR, [
+        # 15 minutes: (1 + 1) abandoned ÷ (10 + 10 + 2) requested a minute.
+        {"expr": expr(LIVE, "Abandoned (15m)"), "exp_samples": [
+            {"labels": "{}", "value": 2 / 22}]},
+        # Spare agents in returns do not cancel the shortage elsewhere; max per queue first.
+        {"expr": expr(LIVE, "Agents short"), "exp_samples": [{"labels": "{}", "value": 5}]},
+        {"expr": expr(LIVE, "Agents short", queue="returns"), "exp_samples": [
+            {"labels": "{}", "value": 0}]},
+        # The Queues table's "Missed 15m" (query H): 0 for a queue that never missed a chat.
+        {"expr": expr(LIVE, "Queues", 7), "exp_samples": [
+            {"labels": '{queue="orders"}', "value": 15},
+            {"labels": '{queue="payments"}', "value": 15},
+            {"labels": '{queue="returns"}', "value": 0},
+        ]},
+    ], tmp_path)
+
+
+def test_live_floor_breaches_projected_is_the_30m_sum_over_queues(tmp_path: Path) -> None:
+    promtool_cases(TRAFFIC, [
+        {"expr": expr(LIVE, "Breaches projected (30m)"),
+         "exp_samples": [{"labels": "{}", "value": 7}]},
+    ], tmp_path)

@@ -340,11 +340,19 @@ RUNBOOK_LINK = re.compile(
 )
 
 
+def _all_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every panel, including those inside collapsed rows (Grafana's viewPanel opens those too:
+    it expands the row, and sets a repeated row's variable from the link's var-queue)."""
+    for panel in panels:
+        yield panel
+        yield from _all_panels(panel.get("panels") or [])
+
+
 def test_every_alert_links_to_an_existing_panel_and_its_runbook_section() -> None:
     boards = {}
     for path in (REPO / "grafana" / "dashboards").glob("*.json"):
         board = json.loads(path.read_text())
-        boards[board["uid"]] = {panel["id"]: panel for panel in board["panels"]}
+        boards[board["uid"]] = {panel["id"]: panel for panel in _all_panels(board["panels"])}
     runbook = (REPO / "docs" / "runbook.md").read_text()
     anchors = {line[3:].strip().lower() for line in runbook.splitlines()
                if line.startswith("## ")}

@@ -42,13 +42,13 @@ CONTRACT_METRICS: dict[str, frozenset[str]] = {
     name: frozenset(labels)
     for name, labels in {
         # live state
-        "support_tickets_open": ("channel", "priority"),
-        "support_tickets_awaiting_first_response": ("channel", "priority"),
+        "support_tickets_open": ("channel", "priority", "queue"),
+        "support_tickets_awaiting_first_response": ("channel", "priority", "queue"),
         "support_chat_queue_waiting": ("queue",),
         "support_chat_queue_oldest_wait_seconds": ("queue",),
         "support_chats_active": ("queue",),
-        "support_sla_at_risk": ("channel", "priority", "target"),
-        "support_sla_breached_open": ("channel", "priority", "target"),
+        "support_sla_at_risk": ("channel", "priority", "target", "queue"),
+        "support_sla_breached_open": ("channel", "priority", "target", "queue"),
         "support_agents": ("queue", "status"),
         "support_agent_chat_capacity": ("queue",),
         # counters
@@ -170,8 +170,41 @@ def _boards() -> list[dict[str, Any]]:
     return panel_queries.load_dashboards()
 
 
+def _all_panels(board: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows included, and the panels inside collapsed rows (walked like panel_queries does)."""
+    return list(panel_queries._panels(board["panels"]))
+
+
 def _panels(board: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for p in board["panels"] if p["type"] != "row"]
+    return [p for p in _all_panels(board) if p["type"] != "row"]
+
+
+def _board(uid: str) -> dict[str, Any]:
+    return next(b for b in _boards() if b["uid"] == uid)
+
+
+def _panel(board: dict[str, Any], title: str) -> dict[str, Any]:
+    return next(p for p in _all_panels(board) if p["title"] == title)
+
+
+def _column_units(panel: dict[str, Any]) -> dict[str, str]:
+    """A table's refId → unit of the column its value lands in (organize renames the value
+    field `Value #<refId>` to the header; an override by that header sets the unit)."""
+    organize = next(t for t in panel["transformations"] if t["id"] == "organize")
+    headers = organize["options"]["renameByName"]
+    units = {
+        o["matcher"]["options"]: p["value"]
+        for o in panel["fieldConfig"]["overrides"]
+        if o["matcher"]["id"] == "byName"
+        for p in o["properties"]
+        if p["id"] == "unit"
+    }
+    out = {}
+    for target in panel["targets"]:
+        field = f"Value #{target['refId']}" if len(panel["targets"]) > 1 else "Value"
+        if field in headers:
+            out[target["refId"]] = units[headers[field]]
+    return out
 
 
 def _exprs() -> list[tuple[str, str, str]]:
@@ -204,9 +237,12 @@ def test_four_boards_with_fixed_unique_uids() -> None:
     }
 
 
+PER_HOUR = "suffix:/h"
+
+
 def test_every_panel_has_a_prometheus_query_and_a_unit() -> None:
     for board in _boards():
-        ids = [p["id"] for p in board["panels"]]
+        ids = [p["id"] for p in _all_panels(board)]
         assert len(ids) == len(set(ids)), board["title"]
         for panel in _panels(board):
             where = f"{board['title']} / {panel['title']}"
@@ -216,7 +252,7 @@ def test_every_panel_has_a_prometheus_query_and_a_unit() -> None:
             ref_ids = [t["refId"] for t in targets]
             assert all(ref_ids) and len(ref_ids) == len(set(ref_ids)), where
             assert panel["fieldConfig"]["defaults"].get("unit") in {
-                "none", "s", "percentunit", "reqps",
+                "none", "s", "percentunit", "reqps", PER_HOUR,
             }, where  # fmt: skip
             grid = panel["gridPos"]
             assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, where
@@ -231,6 +267,11 @@ def _expected_unit(expr: str) -> str | None:
         return "percentunit"
     if re.match(r"^sum(?: by \([\w, ]+\))? \(rate\(", expr):
         return "reqps"
+    # Counts in the trailing hour, and per-second rates scaled to an hour: per hour, not req/s.
+    if re.fullmatch(r"sum(?: by \([\w, ]+\))? \(increase\([^\[]+\[1h\]\)\)", expr):
+        return PER_HOUR
+    if expr.startswith("3600 * "):
+        return PER_HOUR
     return None
 
 
@@ -238,11 +279,26 @@ def test_units_match_what_is_measured() -> None:
     checked = 0
     for board in _boards():
         for panel in _panels(board):
+            if panel["type"] == "table":  # each value column has its own unit
+                columns = _column_units(panel)
+                for target in panel["targets"]:
+                    expected = _expected_unit(target["expr"])
+                    if expected and target["refId"] in columns:
+                        checked += 1
+                        assert columns[target["refId"]] == expected, (panel["title"], target)
+                continue
             units = {_expected_unit(t["expr"]) for t in panel["targets"]} - {None}
             if units:
                 checked += 1
                 assert units == {panel["fieldConfig"]["defaults"]["unit"]}, panel["title"]
     assert checked >= 25
+
+
+def test_nothing_counted_per_hour_is_shown_per_second() -> None:
+    for board in _boards():
+        for panel in _panels(board):
+            if "per hour" in panel["title"].lower():
+                assert panel["fieldConfig"]["defaults"]["unit"] == PER_HOUR, panel["title"]
 
 
 def test_queries_use_only_contract_metrics_and_labels() -> None:
@@ -444,13 +500,215 @@ def test_committed_json_is_valid_and_sorted() -> None:
 
 
 def test_panel_ids_are_explicit_and_unique_per_board() -> None:
-    # Alert rules link to panels by id (deploy/prometheus/rules/alerts.yml `dashboard`).
+    # Alert rules link to panels by id (deploy/prometheus/rules/alerts.yml `dashboard`). Every
+    # panel, collapsed rows' panels included, has the id PANEL_IDS gives its title, and no two
+    # panels of a board share one.
     for uid, ids in dashboards.PANEL_IDS.items():
         assert len(set(ids.values())) == len(ids), uid
     for path in (GRAFANA / "dashboards").glob("*.json"):
         board = json.loads(path.read_text())
         expected = dashboards.PANEL_IDS[board["uid"]]
-        assert {p["title"]: p["id"] for p in board["panels"]} == expected, path.name
+        panels = _all_panels(board)
+        assert len({p["id"] for p in panels}) == len(panels), path.name
+        assert {p["title"]: p["id"] for p in panels} == expected, path.name
+
+
+def test_retired_panel_ids_are_never_reused() -> None:
+    for uid, retired in dashboards.RETIRED_PANEL_IDS.items():
+        live = dashboards.PANEL_IDS[uid]
+        assert not set(retired) & set(live.values()), uid
+        assert not set(retired.values()) & set(live), f"{uid}: a retired title is back"
+    # Numbers run without holes: each id is either in use or retired.
+    for uid, live in dashboards.PANEL_IDS.items():
+        taken = set(live.values()) | set(dashboards.RETIRED_PANEL_IDS.get(uid, {}))
+        assert taken == set(range(1, max(taken) + 1)), uid
+
+
+# --------------------------------------------------------------------------------------------
+# The live floor is a wallboard (a 1080p TV in kiosk mode shows about 24-28 grid rows).
+
+LIVE_FLOOR = "supportpulse-live-floor"
+FIRST_SCREEN_ROWS = 24
+STATS = (
+    "Chats waiting", "Longest wait", "Chat service level (30m)", "Abandoned (15m)",
+    "Agents short", "Breaches projected (30m)", "At risk now (urgent + high)",
+    "Breached open (urgent + high)",
+)  # fmt: skip
+FIRST_SCREEN = (*STATS, "Queues", "Firing floor alerts", "Tickets by channel",
+                "Created vs solved per hour", "Volume vs forecast (current hour)")
+
+
+def test_live_floor_first_screen_fits_a_tv() -> None:
+    board = _board(LIVE_FLOOR)
+    top = {p["title"]: p for p in board["panels"]}
+    for title in FIRST_SCREEN:
+        grid = top[title]["gridPos"]  # on the board itself, not inside a row
+        assert grid["y"] + grid["h"] <= FIRST_SCREEN_ROWS, (title, grid)
+    # The eight stats side by side in one row at the top.
+    stats = [top[title] for title in STATS]
+    assert [p["type"] for p in stats] == ["stat"] * 8
+    assert {p["gridPos"]["y"] for p in stats} == {0}
+    assert sum(p["gridPos"]["w"] for p in stats) == 24
+    assert top["Queues"]["type"] == "table"
+    # Nothing else on the first screen; the rest waits in collapsed rows below it.
+    for panel in board["panels"]:
+        if panel["title"] not in FIRST_SCREEN:
+            assert panel["type"] == "row" and panel["collapsed"] is True, panel["title"]
+            assert panel["gridPos"]["y"] >= FIRST_SCREEN_ROWS, panel["title"]
+    assert sum(len(p.get("panels", [])) for p in board["panels"] if p["type"] == "row") >= 9
+
+
+def _seconds(interval: str) -> float:
+    match = re.fullmatch(r"(\d+)([smh])", interval)
+    assert match, interval
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def test_refresh_and_time_range() -> None:
+    for board in _boards():
+        if board["uid"] == LIVE_FLOOR:
+            assert _seconds(board["refresh"]) <= 15
+            assert board["time"] == {"from": "now-3h", "to": "now"}
+        else:
+            assert board["refresh"] == "1m", board["title"]
+            assert board["time"] == {"from": "now-6h", "to": "now"}, board["title"]
+        assert board["refresh"] in board["timepicker"]["refresh_intervals"], board["title"]
+
+
+def _alert_condition(alert: str, after: str = "") -> tuple[str, float]:
+    """Read from the rules file independently of grafana/dashboards.py."""
+    rules = yaml.safe_load(dashboards.ALERT_RULES.read_text(encoding="utf-8"))
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if rule.get("alert") == alert:
+                expr = " ".join(rule["expr"].split())
+                # The comparison right after `after`, else the one the expression ends with.
+                match = (
+                    re.match(r" (>=|>) ([0-9.]+)", expr.split(after, 1)[1]) if after
+                    else re.search(r" (>=|>) ([0-9.]+)$", expr)
+                )
+                assert match, (alert, expr)
+                return match.group(1), float(match.group(2))
+    raise KeyError(alert)
+
+
+def _red_from(thresholds: dict[str, Any]) -> float:
+    reds = [s["value"] for s in thresholds["steps"] if s["color"] == "red"]
+    assert len(reds) == 1, thresholds
+    return float(reds[0])
+
+
+def _column_thresholds(panel: dict[str, Any], header: str) -> dict[str, Any]:
+    return next(
+        p["value"]
+        for o in panel["fieldConfig"]["overrides"]
+        if o["matcher"] == {"id": "byName", "options": header}
+        for p in o["properties"]
+        if p["id"] == "thresholds"
+    )
+
+
+# Panel (or table column) → the alert whose threshold it mirrors, the text before the
+# comparison when the alert has several, and whether the value is a whole number (a count).
+MIRRORS: dict[tuple[str, str | None], tuple[str, str, bool]] = {
+    ("Longest wait", None): ("ChatWaitOverTarget", "", False),
+    ("Abandoned (15m)", None): ("MissedChats", "queue:support_chats_missed:ratio_rate15m", False),
+    ("Agents short", None): ("StaffingGap", "", True),
+    ("Breaches projected (30m)", None): ("BreachesProjected", "", True),
+    ("At risk now (urgent + high)", None): ("SLABreachImminent", "", True),
+    ("Breached open (urgent + high)", None): ("SLABreached", "", True),
+    ("Queues", "Oldest wait"): ("ChatWaitOverTarget", "", False),
+    ("Queues", "Gap"): ("StaffingGap", "", True),
+    ("Queues", "Missed 15m"): ("MissedChats", "queue:support_chats_missed:increase15m", True),
+    ("Queues", "Breaches 30m"): ("BreachesProjected", "", True),
+}
+
+
+def test_thresholds_equal_the_alert_thresholds_they_mirror() -> None:
+    # Red from the first value that fires the alert: `> 120` (seconds) → 120; `>= 1` → 1;
+    # `> 0` on a count → 1 (Grafana colours values at or above a step).
+    board = _board(LIVE_FLOOR)
+    for (title, column), (alert, after, whole) in MIRRORS.items():
+        op, value = _alert_condition(alert, after)
+        expected = value + 1 if op == ">" and whole else value
+        panel = _panel(board, title)
+        thresholds = (
+            _column_thresholds(panel, column) if column
+            else panel["fieldConfig"]["defaults"]["thresholds"]
+        )
+        assert _red_from(thresholds) == expected, (title, column, alert)
+    # The longest wait turns yellow at 90 s, before the alert.
+    steps = _panel(board, "Longest wait")["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert {"color": "yellow", "value": 90} in steps
+
+
+def test_chat_service_level_counts_within_the_chat_target() -> None:
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from stream.domain.durations import parse_duration
+    from stream.metrics import CHAT_WAIT_BUCKETS
+
+    policy = yaml.safe_load((ROOT / "stream/data/sla-policy.yaml").read_text(encoding="utf-8"))
+    chat = next(p for p in policy["policies"] if p["name"] == "chat")
+    target = parse_duration(chat["targets"]["first_response"])
+    assert target == dashboards.CHAT_TARGET_SECONDS == _alert_condition("ChatWaitOverTarget")[1]
+    assert target in CHAT_WAIT_BUCKETS  # else no bucket counts "within target"
+    # The bound as the worker's prometheus_client writes it (le="120.0"): a label matcher that
+    # differs by a ".0" matches nothing, and the service level would silently read 0 %.
+    registry = CollectorRegistry()
+    Histogram("wait_seconds", "", buckets=CHAT_WAIT_BUCKETS, registry=registry).observe(1)
+    le = f'le="{float(target)}"'
+    assert le in generate_latest(registry).decode()
+    expr = _panel(_board(LIVE_FLOOR), "Chat service level (30m)")["targets"][0]["expr"]
+    assert f'support_chat_wait_seconds_bucket{{queue=~"$queue",{le}}}[30m]' in expr
+    assert "support_chat_wait_seconds_count" in expr and "support_chats_missed_total" in expr
+
+
+def test_live_floor_tables_merge_instant_queries_by_label() -> None:
+    board = _board(LIVE_FLOOR)
+    for title, label in (("Queues", "queue"), ("Tickets by channel", "channel")):
+        panel = _panel(board, title)
+        assert all(t["instant"] and t["format"] == "table" for t in panel["targets"]), title
+        assert panel["transformations"][0]["id"] == "merge", title
+        for target in panel["targets"]:
+            assert f"by ({label})" in target["expr"], (title, target["expr"])
+    queues = _panel(board, "Queues")
+    links = [
+        p["value"]
+        for o in queues["fieldConfig"]["overrides"]
+        for p in o["properties"]
+        if p["id"] == "links"
+    ]
+    assert links and links[0][0]["url"].startswith(
+        "/d/supportpulse-sla?var-queue=${__data.fields.queue}"
+    )
+    # Coloured cells: every column with thresholds has a colour-background cell.
+    for override in queues["fieldConfig"]["overrides"]:
+        ids = {p["id"] for p in override["properties"]}
+        if "thresholds" in ids:
+            assert "custom.cellOptions" in ids, override["matcher"]
+    alerts = _panel(board, "Firing floor alerts")
+    assert alerts["targets"][0]["expr"] == 'ALERTS{alertstate="firing",team="floor"}'
+
+
+def test_all_zero_series_are_hidden_by_grafana_not_by_promql() -> None:
+    board = _board(LIVE_FLOOR)
+    for title in ("Open tickets and awaiting first response by channel",
+                  "Arrivals vs forecast and projection (current hour)"):
+        panel = _panel(board, title)
+        matchers = [o["matcher"] for o in panel["fieldConfig"]["overrides"]]
+        assert {"id": "byValue",
+                "options": {"reducer": "allIsZero", "op": "gte", "value": 0}} in matchers, title
+        assert all(" > 0" not in t["expr"] for t in panel["targets"]), title
+
+
+def test_trends_repeat_per_queue() -> None:
+    rows = [p for p in _board(LIVE_FLOOR)["panels"] if p["type"] == "row"]
+    per_queue = [r for r in rows if r.get("repeat") == "queue"]
+    assert per_queue and all("$queue" in r["title"] for r in per_queue)
+    for row in per_queue:
+        for panel in row["panels"]:
+            assert all('queue=~"$queue"' in t["expr"] for t in panel["targets"]), panel["title"]
 
 
 def test_a_panel_that_ignores_a_variable_really_does() -> None:
