@@ -66,7 +66,8 @@ def series(prom: str, expr: str, minutes: float) -> list[tuple[dict[str, str], l
 # --- formatting -------------------------------------------------------------------------------
 def legend(template: str, labels: dict[str, str]) -> str:
     if not template or template == "__auto":
-        return ",".join(f"{k}={v}" for k, v in labels.items() if k not in ("job", "instance"))
+        hidden = ("job", "instance", "__name__", "alertstate")
+        return ",".join(f"{k}={v}" for k, v in labels.items() if k not in hidden)
     return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), template)
 
 
@@ -87,7 +88,7 @@ def fmt(value: float, unit: str, decimals: int | None) -> str:
 
 def colour(panel: dict[str, Any], value: float) -> str:
     steps = (panel.get("fieldConfig", {}).get("defaults", {}).get("thresholds") or {}).get(
-        "steps", [])
+        "steps") or []
     chosen = "text"
     for step in steps:
         if step.get("value") is None or value >= step["value"]:
@@ -114,6 +115,9 @@ def draw(ax: Any, panel: dict[str, Any], prom: str, minutes: float) -> None:
                 ax.plot(values, linewidth=1, label=legend(fmt_legend, labels)[:28] or "_")
         if any(not line.get_label().startswith("_") for line in ax.lines):
             ax.legend(fontsize=5, loc="upper left", frameon=False, labelcolor=COLOURS["text"])
+        return
+    if kind == "table" and len(targets) > 1:
+        table(ax, panel, prom, targets)
         return
     rows = [(legend(f, labels), value) for expr, f in targets for labels, value in
             instant(prom, expr)]
@@ -142,6 +146,43 @@ def draw(ax: Any, panel: dict[str, Any], prom: str, minutes: float) -> None:
                 color=colour(panel, value), transform=ax.transAxes)
 
 
+def table(ax: Any, panel: dict[str, Any], prom: str, targets: list[tuple[str, str]]) -> None:
+    """A merged table: one row per label set, one column per query (`Value #A`, … renamed by
+    the panel's `organize` transformation), cells coloured by the column's thresholds."""
+    names: dict[str, str] = {}
+    for step in panel.get("transformations", []):
+        if step.get("id") == "organize":
+            names = step.get("options", {}).get("renameByName", {})
+    overrides = {o["matcher"].get("options"): {p["id"]: p["value"] for p in o["properties"]}
+                 for o in panel.get("fieldConfig", {}).get("overrides", [])}
+    ref_ids = [t.get("refId", chr(65 + i)) for i, t in enumerate(panel.get("targets", []))]
+    cells: dict[str, dict[str, float]] = {}
+    for ref, (expr, _) in zip(ref_ids, targets, strict=False):
+        for labels, value in instant(prom, expr):
+            key = legend("", labels) or "—"
+            cells.setdefault(key, {})[ref] = value
+    columns = [(ref, names.get(f"Value #{ref}", ref)) for ref in ref_ids]
+    width = 1 / (len(columns) + 1.5)
+    ax.text(0.01, 0.93, names.get("queue", ""), fontsize=6, color="#8e8e8e",
+            transform=ax.transAxes)
+    for c, (_, title) in enumerate(columns):
+        ax.text(1.5 * width + c * width, 0.93, title[:14], fontsize=6, color="#8e8e8e",
+                transform=ax.transAxes)
+    for r, key in enumerate(sorted(cells)[:12]):
+        y = 0.85 - r * 0.075
+        ax.text(0.01, y, key.split("=")[-1][:18], fontsize=6, color=COLOURS["text"],
+                transform=ax.transAxes)
+        for c, (ref, title) in enumerate(columns):
+            if ref not in cells[key]:
+                continue
+            props = overrides.get(title, {})
+            fake = {"fieldConfig": {"defaults": {"thresholds": props.get("thresholds")}}}
+            value = cells[key][ref]
+            ax.text(1.5 * width + c * width, y, fmt(value, props.get("unit", "none"),
+                                                    props.get("decimals")),
+                    fontsize=6, color=colour(fake, value), transform=ax.transAxes)
+
+
 def render(board: dict[str, Any], prom: str, out: Path, rows: int, minutes: float) -> Path:
     import matplotlib
 
@@ -150,14 +191,15 @@ def render(board: dict[str, Any], prom: str, out: Path, rows: int, minutes: floa
 
     figure = plt.figure(figsize=(19.2, rows * 0.45), facecolor=BACKGROUND)
     figure.suptitle(f"{board['title']}  (first {rows} rows)", color=COLOURS["text"], x=0.01,
-                    ha="left", fontsize=10)
+                    y=0.995, ha="left", va="top", fontsize=10)
     for panel in board["panels"]:
         pos = panel["gridPos"]
         if pos["y"] >= rows:
             continue
         height = min(pos["h"], rows - pos["y"])
-        rect = (pos["x"] / 24, 1 - (pos["y"] + height) / rows * 0.95 - 0.03, pos["w"] / 24,
-                height / rows * 0.95)
+        # The top 5 % holds the board's title; the grid fills the rest.
+        rect = (pos["x"] / 24, 1 - (pos["y"] + height) / rows * 0.93 - 0.05, pos["w"] / 24,
+                height / rows * 0.93)
         ax = figure.add_axes((rect[0] + 0.002, rect[1] + 0.004, rect[2] - 0.004,
                               rect[3] - 0.008))
         if panel.get("type") == "row":
