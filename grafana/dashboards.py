@@ -1461,6 +1461,7 @@ def sla() -> Dashboard:
                 unit="none",
                 w=12,
                 stacked=True,
+                hide_all_zero=True,
             )
         )
         .with_panel(
@@ -1475,6 +1476,7 @@ def sla() -> Dashboard:
                 unit="none",
                 w=12,
                 stacked=True,
+                hide_all_zero=True,
             )
         )
         .with_panel(

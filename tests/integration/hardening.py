@@ -20,7 +20,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -381,6 +381,27 @@ class ProxiedBroker:
 
     def stop(self) -> None:
         stop_process(self.proc)
+
+
+@contextlib.contextmanager
+def proxied_broker(
+    log_path: Path, allow: Iterable[str] = ()
+) -> Iterator[tuple[ProxiedBroker, TcpProxy]]:
+    """A tansu behind a loopback proxy that can cut clients off (`TcpProxy.cut`)."""
+    from tests.integration.conftest import missing
+
+    proxy = TcpProxy(upstream=free_port(), allow=allow)
+    broker = ProxiedBroker(proxy.upstream, proxy.port, log_path=log_path)
+    try:
+        proxy.start()
+        try:
+            broker.start()
+        except (StackError, OSError) as exc:
+            missing(f"tansu broker ({exc})")
+        yield broker, proxy
+    finally:
+        proxy.stop()
+        broker.stop()
 
 
 # --- internal topics ----------------------------------------------------------------------------

@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 
-from stream.embedded import Redis, StackError, free_port
+from stream.embedded import Redis
 from stream.gateway.connectors import load_connectors
 from stream.gateway.delivery import CLIENT_ID
 from stream.gateway.translation import Rejection, translator
 from tests.integration.fixtures import Deployment, parse_samples, total, wait_until
 from tests.integration.gateway_process import CONNECTORS, GatewayProcess
-from tests.integration.hardening import ProxiedBroker, TcpProxy
+from tests.integration.hardening import TcpProxy, proxied_broker
 from tests.unit.gateway.conftest import body
 
 pytestmark = pytest.mark.integration
@@ -70,18 +70,8 @@ WEBHOOKS = [*(("chatwoot", raw) for raw in CHATWOOT), *(("zendesk", raw) for raw
 
 @pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[TcpProxy]:
-    proxy = TcpProxy(upstream=free_port())
-    broker = ProxiedBroker(proxy.upstream, proxy.port, log_path=tmp_path / "tansu.log")
-    try:
-        proxy.start()
-        try:
-            broker.start()
-        except (StackError, OSError) as exc:
-            pytest.skip(f"tansu broker ({exc})")
+    with proxied_broker(tmp_path / "tansu.log") as (_, proxy):
         yield proxy
-    finally:
-        proxy.stop()
-        broker.stop()
 
 
 def compared(samples: dict[Any, float]) -> dict[Any, float]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from stream.embedded import Redis, StackError, free_port
+from stream.embedded import Redis
 from tests.integration.fixtures import Deployment, total, wait_until
 from tests.integration.hardening import (
     FEEDER_CLIENT_ID,
@@ -34,6 +34,7 @@ from tests.integration.hardening import (
     Stamper,
     TcpProxy,
     live_gauges,
+    proxied_broker,
 )
 from tests.integration.test_pipeline import expected_gauges
 from tests.scenario import scenario, truth
@@ -51,18 +52,8 @@ COUNTED = (
 
 @pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[tuple[ProxiedBroker, TcpProxy]]:
-    proxy = TcpProxy(upstream=free_port(), allow=[FEEDER_CLIENT_ID])
-    broker = ProxiedBroker(proxy.upstream, proxy.port, log_path=tmp_path / "tansu.log")
-    try:
-        proxy.start()
-        try:
-            broker.start()
-        except (StackError, OSError) as exc:
-            pytest.skip(f"tansu broker ({exc})")
-        yield broker, proxy
-    finally:
-        proxy.stop()
-        broker.stop()
+    with proxied_broker(tmp_path / "tansu.log", allow=[FEEDER_CLIENT_ID]) as pair:
+        yield pair
 
 
 def counted(samples: Any) -> dict[str, Any]:
