@@ -872,6 +872,12 @@ def _finish(dashboard: Dashboard) -> dict[str, Any]:
     for annotation in data["annotations"]["list"]:
         if annotation.get("expr") == ALERTS_EXPR:
             annotation.update(_ANNOTATION_EXTRAS)
+    # A filter is shown only on a board whose panels it filters (the pipeline board has none).
+    used = json.dumps(data["panels"])
+    data["templating"]["list"] = [
+        v for v in data["templating"]["list"]
+        if f"${v['name']}" in used or f"${{{v['name']}" in used
+    ]
     return data
 
 

@@ -331,11 +331,16 @@ def test_parser_catches_unknown_names() -> None:
     assert Parsed('support_agents{agent="x"}').selectors == [("support_agents", {"agent"})]
 
 
-def test_variables_queue_and_channel_on_every_board() -> None:
+def test_variables_queue_and_channel_where_they_filter() -> None:
     for board in _boards():
         variables = {v["name"]: v for v in board["templating"]["list"]}
-        assert set(variables) >= {"queue", "channel"}, board["title"]
-        for name in ("queue", "channel"):
+        used = json.dumps(board["panels"])
+        # Shown exactly where a panel uses it: a filter that filters nothing misleads.
+        assert set(variables) == {n for n in ("queue", "channel") if f"${n}" in used}, (
+            board["title"])
+        if board["uid"] != "supportpulse-pipeline":
+            assert set(variables) == {"queue", "channel"}, board["title"]
+        for name in variables:
             var = variables[name]
             assert var["type"] == "query"
             assert var["multi"] is True and var["includeAll"] is True
