@@ -40,62 +40,143 @@ class Settings(BaseSettings):
         default=SecretStr("redis://127.0.0.1:6379/0"),
         description="Redis read-model URL (may contain a password, hence secret).",
     )
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(default=6066, ge=0, le=65535)
-    app_id: str = Field(default="supportpulse", pattern=r"^[A-Za-z0-9._-]{1,100}$")
-    data_dir: Path = Path("./data")
+    web_host: str = Field(
+        default="127.0.0.1",
+        description=(
+            "HTTP bind address of the worker (/metrics, /healthz, /readyz, /sla/at-risk, /agents)."
+        ),
+    )
+    web_port: int = Field(default=6066, ge=0, le=65535, description="HTTP port of the worker.")
+    app_id: str = Field(
+        default="supportpulse",
+        pattern=r"^[A-Za-z0-9._-]{1,100}$",
+        description="Consumer group and prefix of the worker's internal topics.",
+    )
+    data_dir: Path = Field(default=Path("./data"), description="Local table data of the worker.")
     # A path, `shipped` (the policy inside the package) or `none` (SLA tracking off, explicitly).
-    sla_policy_file: FileSetting = SHIPPED
-    queues: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_QUEUES))
-    timezone: str = "Europe/Prague"
-    api_token: SecretStr | None = None
+    sla_policy_file: FileSetting = Field(
+        default=SHIPPED,
+        description=(
+            "SLA policies (CONTRACT §3): a path, `shipped` (the policy inside the package) or "
+            "`none` (SLA tracking off); a path that does not exist is an error."
+        ),
+    )
+    queues: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_QUEUES),
+        description="Queue names allowed as label values; others become `other`.",
+    )
+    timezone: str = Field(
+        default="Europe/Prague",
+        description="IANA time zone of the business day (contact rate, calendars).",
+    )
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token for every worker endpoint but /healthz (secret)."
+    )
 
     # Kafka security (mapped into faust and every aiokafka client in stream/security.py).
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
-        "PLAINTEXT"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="Kafka security protocol."
     )
-    kafka_ssl_cafile: Path | None = None
-    kafka_ssl_certfile: Path | None = None  # client certificate (mutual TLS)
-    kafka_ssl_keyfile: Path | None = None
-    kafka_ssl_check_hostname: bool = True
-    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA bundle for Kafka TLS.")
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="Client certificate for Kafka mutual TLS."
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None, description="Client key for Kafka mutual TLS."
+    )
+    kafka_ssl_check_hostname: bool = Field(
+        default=True, description="Verify the broker's host name against its certificate."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism for the SASL protocols."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password (secret)."
+    )
     # Redis: a password here or in the URL; `rediss://` URLs use TLS with this CA bundle.
-    redis_password: SecretStr | None = None
-    redis_ssl_ca_certs: Path | None = None
+    redis_password: SecretStr | None = Field(
+        default=None,
+        description="Redis password, if not in the URL (secret); a `rediss://` URL uses TLS.",
+    )
+    redis_ssl_ca_certs: Path | None = Field(default=None, description="CA bundle for Redis TLS.")
     currencies: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["EUR", "USD", "GBP", "CZK", "PLN"],
         description="ISO 4217 codes kept as `currency` label values; others become `other`.",
     )
     attribution_window_seconds: float = Field(
-        default=5 * 86400.0, gt=0,
+        default=5 * 86400.0,
+        gt=0,
         description="An order counts as assisted after a contact within this window.",
     )
 
     # Topics (CONTRACT §1–2 defaults).
-    topic_tickets: str = "support.tickets"
-    topic_chats: str = "support.chats"
-    topic_agents: str = "support.agents"
-    topic_commerce: str = "support.commerce"
-    topic_sla: str = "support.sla"
-    topic_staffing: str = "support.staffing"
-    topic_dlq: str = "support.dlq"
+    topic_tickets: str = Field(
+        default="support.tickets", description="Input topic of ticket events (CONTRACT §1)."
+    )
+    topic_chats: str = Field(default="support.chats", description="Input topic of chat events.")
+    topic_agents: str = Field(
+        default="support.agents", description="Input topic of agent presence events."
+    )
+    topic_commerce: str = Field(
+        default="support.commerce",
+        description="Input topic of orders, campaigns and self-service sessions.",
+    )
+    topic_sla: str = Field(
+        default="support.sla", description="Output topic of SLA events (CONTRACT §2)."
+    )
+    topic_staffing: str = Field(
+        default="support.staffing", description="Output topic of staffing signals."
+    )
+    topic_dlq: str = Field(
+        default="support.dlq",
+        description="Dead-letter topic: rejected input, raw bytes with reason headers.",
+    )
 
     # Stage-two signals (staffing, forecast).
-    rollup_interval_seconds: float = Field(default=5.0, gt=0)
-    staffing_target_ratio: float = Field(default=0.8, gt=0, lt=1)
-    staffing_within_seconds: float = Field(default=60.0, gt=0)
-    chat_aht_seconds: float = Field(default=480.0, gt=0)
-    ticket_aht_seconds: float = Field(default=600.0, gt=0)
-    ticket_occupancy: float = Field(default=0.85, gt=0, le=1)
+    rollup_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often stage-two signals (staffing, forecast, projection) are recomputed.",
+    )
+    staffing_target_ratio: float = Field(
+        default=0.8, gt=0, lt=1, description="Chat service-level target: this share answered ..."
+    )
+    staffing_within_seconds: float = Field(
+        default=60.0, gt=0, description="... within this many seconds."
+    )
+    chat_aht_seconds: float = Field(
+        default=480.0,
+        gt=0,
+        description="Chat handle time until one is observed (accept to end, last 60 min).",
+    )
+    ticket_aht_seconds: float = Field(
+        default=600.0, gt=0, description="Ticket handle time of the workload model."
+    )
+    ticket_occupancy: float = Field(
+        default=0.85, gt=0, le=1, description="Share of a ticket agent's time spent on tickets."
+    )
     # Per-queue overrides, JSON: {"orders": {"target_ratio": 0.9, "within_seconds": 30,
     # "ticket_aht_seconds": 900}}; keys are fields of stream.domain.signals.StaffingTargets.
-    staffing_queue_targets: dict[str, dict[str, float]] = Field(default_factory=dict)
+    staffing_queue_targets: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description=(
+            'Per-queue overrides, JSON: {"orders": {"target_ratio": 0.9, "within_seconds": 30,'
+            ' "ticket_aht_seconds": 900}}.'
+        ),
+    )
     # A baseline profile: a path, `shipped` (the package's normal week) or `none` (the default:
     # the same hour of recent weeks of observed traffic).
-    forecast_file: FileSetting = NONE
-    forecast_multiplier: float = Field(default=1.0, gt=0)
+    forecast_file: FileSetting = Field(
+        default=NONE,
+        description=(
+            "Baseline weekday x hour x channel profile: a path, `shipped` (the package's normal "
+            "week, which the demo uses) or `none` (the mean of the same hour in the last 5 weeks)."
+        ),
+    )
+    forecast_multiplier: float = Field(
+        default=1.0, gt=0, description="Multiplies the baseline (Black Friday: 3)."
+    )
 
     partitions: int = Field(
         default=8,
@@ -105,23 +186,42 @@ class Settings(BaseSettings):
     )
     # How long closed/ended conversations stay in the tables so late ratings still find their
     # channel/queue; measured in event time so replays expire the same keys (invariant 6).
-    state_retention_seconds: float = Field(default=3 * 86400.0, gt=0)
-    batch_max: int = Field(default=2000, ge=1)
-    batch_within_seconds: float = Field(default=0.05, gt=0)
-    commit_interval_seconds: float = Field(default=1.0, gt=0)
+    state_retention_seconds: float = Field(
+        default=3 * 86400.0,
+        gt=0,
+        description="How long ended conversations stay in the tables, in event time.",
+    )
+    batch_max: int = Field(default=2000, ge=1, description="Agent batch size.")
+    batch_within_seconds: float = Field(default=0.05, gt=0, description="Agent batch wait.")
+    commit_interval_seconds: float = Field(
+        default=1.0, gt=0, description="Source offset commit interval."
+    )
     # How long a fetch may wait for records on the broker (faust hard-codes 1,500 ms; see
     # stream/kafka_consumer.py). It bounds the latency on brokers that do not answer a waiting
     # fetch as soon as records arrive (tansu); shorter means more idle fetches.
-    fetch_max_wait_ms: int = Field(default=100, ge=1, le=60_000)
-    session_timeout_seconds: float = Field(default=10.0, gt=0)
-    heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
+    fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        le=60_000,
+        description=(
+            "How long a consumer fetch waits on the broker for new records (faust's fixed 1,500 ms "
+            "replaced; bounds latency on tansu)."
+        ),
+    )
+    session_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Consumer group session timeout."
+    )
+    heartbeat_interval_seconds: float = Field(
+        default=1.0, gt=0, description="Consumer group heartbeat interval."
+    )
     shutdown_timeout_seconds: float = Field(
         default=8.0,
         gt=0,
         description=(
             "After SIGTERM/SIGINT the worker exits within this long even if a clean stop hangs"
             " (e.g. the broker is gone); what it had not flushed is replayed from the log on"
-            " restart. A second signal exits at once."
+            " restart. A second signal exits at once. Keep it below the orchestrator's grace"
+            " period (k8s base: 60 s, compose: 30 s)."
         ),
     )
 
@@ -151,10 +251,27 @@ class Settings(BaseSettings):
     connectors_file: Path | None = Field(
         default=None, description="The connectors file (CONTRACT §7); defaults apply without one."
     )
-    max_event_bytes: int = Field(default=64 * 1024, ge=1024)
-    max_future_seconds: float = Field(default=7 * 86400.0, gt=0)
-    log_level: str = Field(default="info", pattern=r"^(crit|error|warn|info|debug)$")
-    table_standby_replicas: int = Field(default=0, ge=0, le=8)
+    max_event_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Larger messages are rejected as `oversized`."
+    )
+    max_future_seconds: float = Field(
+        default=7 * 86400.0,
+        gt=0,
+        description=(
+            "Events further ahead of the worker's clock are rejected as `future_timestamp`."
+        ),
+    )
+    log_level: str = Field(
+        default="info",
+        pattern=r"^(crit|error|warn|info|debug)$",
+        description="crit, error, warn, info or debug.",
+    )
+    table_standby_replicas: int = Field(
+        default=0,
+        ge=0,
+        le=8,
+        description="Standby replicas of the tables: accepted, not implemented yet (issue 18).",
+    )
 
     @field_validator("kafka_bootstrap", "queues", "currencies", mode="before")
     @classmethod
@@ -205,8 +322,14 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "api_token", "kafka_sasl_password", "redis_password", "chatwoot_secret",
-        "zendesk_secret", "zammad_secret", "events_token", mode="before",
+        "api_token",
+        "kafka_sasl_password",
+        "redis_password",
+        "chatwoot_secret",
+        "zendesk_secret",
+        "zammad_secret",
+        "events_token",
+        mode="before",
     )
     @classmethod
     def _empty_secret_is_unset(cls, value: object) -> object:
@@ -254,13 +377,19 @@ class Settings(BaseSettings):
     @field_validator("staffing_queue_targets")
     @classmethod
     def _queue_targets(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        allowed = {"target_ratio", "within_seconds", "chat_aht_seconds", "ticket_aht_seconds",
-                   "ticket_occupancy"}
+        allowed = {
+            "target_ratio",
+            "within_seconds",
+            "chat_aht_seconds",
+            "ticket_aht_seconds",
+            "ticket_occupancy",
+        }
         for queue, fields in value.items():
             unknown = set(fields) - allowed
             if unknown:
-                raise ValueError(f"queue {queue!r}: unknown fields {sorted(unknown)}; "
-                                 f"allowed: {sorted(allowed)}")
+                raise ValueError(
+                    f"queue {queue!r}: unknown fields {sorted(unknown)}; allowed: {sorted(allowed)}"
+                )
             ratio = fields.get("target_ratio", 0.5)
             if not 0 < ratio < 1 or any(v <= 0 for v in fields.values()):
                 raise ValueError(f"queue {queue!r}: values must be > 0 and target_ratio < 1")
@@ -278,8 +407,12 @@ class Settings(BaseSettings):
             )
         if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
             raise ValueError("set both SUPPORTPULSE_KAFKA_SSL_CERTFILE and _KEYFILE, or neither")
-        for path in (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile,
-                     self.redis_ssl_ca_certs):
+        for path in (
+            self.kafka_ssl_cafile,
+            self.kafka_ssl_certfile,
+            self.kafka_ssl_keyfile,
+            self.redis_ssl_ca_certs,
+        ):
             if path is not None and not path.is_file():
                 raise ValueError(f"{path}: no such file")
         return self

@@ -246,3 +246,14 @@ def test_an_empty_secret_is_unset(monkeypatch: pytest.MonkeyPatch, name: str) ->
     monkeypatch.setenv(f"SUPPORTPULSE_{name}", "s3cret")
     secret = getattr(Settings(_env_file=None), name.lower())  # type: ignore[call-arg]
     assert secret.get_secret_value() == "s3cret"
+
+
+def test_every_setting_is_described_and_the_readme_table_is_generated_from_them() -> None:
+    import subprocess
+    import sys
+
+    missing = [name for name, field in Settings.model_fields.items() if not field.description]
+    assert missing == []
+    done = subprocess.run([sys.executable, "-m", "stream.settings_doc", "--check"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
