@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -205,15 +205,31 @@ class Metrics:
 DENSE_QUEUES = 10
 
 
+def described(names: Iterable[str]) -> list[Metric]:
+    """Sample-less gauge families: what a custom collector's describe() gives the registry for
+    its duplicate-name check without collecting."""
+    return [GaugeMetricFamily(name, name) for name in names]
+
+
 class LiveCollector(Collector):
     """Gauges derived at scrape time from owned partitions and pipeline health."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
+    # What collect() exposes, named here because collect() needs the pipeline's live sources,
+    # which do not exist yet when the collector is registered. Declaring the names lets the
+    # registry refuse a second collector of the same name (tests/component keep the two equal).
+    NAMES: ClassVar[tuple[str, ...]] = (
+        "support_sla_at_risk", "support_sla_breached_open", "support_tickets_open",
+        "support_tickets_awaiting_first_response", "support_chat_queue_waiting",
+        "support_chats_active", "support_agents", "support_agent_chat_capacity",
+        "support_chat_queue_oldest_wait_seconds", "support_event_lag_seconds",
+        "support_table_keys", "support_partitions_owned", "support_redis_up",
+    )
+
     def describe(self) -> Iterable[Metric]:
-        # Returning nothing keeps registration from calling collect() before the pipeline exists.
-        return []
+        return described(self.NAMES)
 
     def collect(self) -> Iterator[Metric]:
         live = self.metrics.live

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -37,6 +37,7 @@ from stream.domain.signals import (
     channel_signals,
     queue_signals,
 )
+from stream.metrics import described
 from stream.shipped import ConfigSource
 
 QUEUE_FIELDS = (
@@ -184,8 +185,18 @@ class SignalOwner(Collector):
     def owns_global(self) -> bool:
         return self.partials("global") is not None
 
+    # What collect() exposes (see metrics.LiveCollector.NAMES for why it is spelled out).
+    NAMES: ClassVar[tuple[str, ...]] = (
+        "support_arrival_rate", "support_staffing_required_agents",
+        "support_staffing_available_agents", "support_staffing_gap_agents",
+        "support_staffing_predicted_wait_seconds",
+        "support_staffing_predicted_service_level_ratio", "support_sla_breaches_projected",
+        "support_volume_forecast", "support_volume_actual", "support_volume_projected",
+        "support_contact_rate_ratio",
+    )
+
     def describe(self) -> Iterable[Metric]:
-        return []
+        return described(self.NAMES)
 
     def collect(self) -> Iterator[Metric]:
         rate = GaugeMetricFamily("support_arrival_rate",

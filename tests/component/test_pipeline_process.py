@@ -542,3 +542,24 @@ async def test_sla_gauges_of_converted_chat_tickets_and_live_chats_add_up(
     labels = {"channel": "chat", "priority": "normal", "target": "first_response"}
     assert value(registry, "support_sla_breached_open", **labels) == 2
     assert value(registry, "support_sla_at_risk", **labels) == 2
+
+
+def test_collectors_describe_what_they_collect_and_refuse_a_duplicate(settings: Settings) -> None:
+    from prometheus_client import Gauge
+
+    from stream.domain.clock import FixedClock
+    from stream.metrics import LiveCollector
+    from stream.rollups import SignalOwner
+
+    registry = CollectorRegistry()
+    Pipeline(settings, FixedClock(NOW), registry)
+    custom = [c for c in registry._collector_to_names
+              if isinstance(c, LiveCollector | SignalOwner)]
+    assert len(custom) == 2
+    for collector in custom:
+        assert {m.name for m in collector.collect()} == set(collector.NAMES)
+    # describe() works: a second collector exposing a live gauge's name is refused.
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        Gauge("support_tickets_open", "again", registry=registry)
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        Gauge("support_staffing_gap_agents", "again", registry=registry)
