@@ -21,18 +21,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import Any, Generic
 
-import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from stream.domain.partition import (
-    HOUR_PREFIX,
-    META_KEY,
-    WINDOW_PREFIX,
-    Kind,
-    PartitionMeta,
-    PartitionState,
-    S,
-)
+from stream.domain.changelog import ChangelogCodec
+from stream.domain.partition import Kind, PartitionState, S
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +48,7 @@ class ChangelogTable(Generic[S]):
         self.partitions: dict[int, PartitionState[S]] = {}
         self._ready: dict[int, asyncio.Event] = {}
         self._recovering: dict[int, asyncio.Task[None]] = {}
-        self._encoder = msgspec.msgpack.Encoder()
-        self._decoder = msgspec.msgpack.Decoder(kind.value_type)
-        self._meta_decoder = msgspec.msgpack.Decoder(PartitionMeta)
-        self._window_decoder = msgspec.msgpack.Decoder(dict[str, float])
+        self.codec = ChangelogCodec(kind)
         self.recovered_records = 0
         # Called with each partition once it is recovered (e.g. to rebuild a read model).
         self.on_ready: Callable[[int, PartitionState[S]], Awaitable[None]] | None = None
@@ -119,25 +108,15 @@ class ChangelogTable(Generic[S]):
 
     # --- writing --------------------------------------------------------------------------------
     async def flush(self, send: Send) -> dict[int, list[tuple[str, S | None]]]:
-        """Send every change since the last flush; returns the changes per partition."""
+        """Send every change since the last flush, in the codec's order; returns the changes
+        per partition."""
         changes: dict[int, list[tuple[str, S | None]]] = {}
         for p, state in self.partitions.items():
-            puts, deletes = state.drain()
-            # Window buckets before values: a bucket guards itself with its own offset, a
-            # value written first would make the replay skip the event before it is tallied.
-            for key, window in state.drain_windows():
-                payload = None if window is None else self._encoder.encode(window)
-                await send(self.topic, key.encode(), payload, p)
-            for key, value in puts:
-                await send(self.topic, key.encode(), self._encoder.encode(value), p)
-            meta = state.meta_if_dirty()
-            if meta is not None:
-                # After the values: it marks the batch as applied on replay.
-                await send(self.topic, META_KEY.encode(), self._encoder.encode(meta), p)
-            for key in deletes:
-                await send(self.topic, key.encode(), None, p)
-            if puts or deletes:
-                changes[p] = [*puts, *((key, None) for key in deletes)]
+            records, changed = self.codec.records(state)
+            for key, value in records:
+                await send(self.topic, key.encode(), value, p)
+            if changed:
+                changes[p] = changed
         return changes
 
     # --- recovery -------------------------------------------------------------------------------
@@ -176,14 +155,7 @@ class ChangelogTable(Generic[S]):
             for n, (key, value) in enumerate(last.items(), 1):
                 if n % 20_000 == 0:
                     await asyncio.sleep(0)  # let the web server and other agents run
-                if value is None:
-                    continue  # a tombstone: the key is absent, and the state starts empty
-                if key == META_KEY:
-                    state.load_meta(self._meta_decoder.decode(value))
-                elif key.startswith((WINDOW_PREFIX, HOUR_PREFIX)):
-                    state.load_window(key, self._window_decoder.decode(value))
-                else:
-                    state.load(key, self._decoder.decode(value))
+                self.codec.load(state, key, value)
             last.clear()
         if self.source_topic is not None:
             ends = await source_end_offsets(self.consumer_config, self.source_topic, partitions)

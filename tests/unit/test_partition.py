@@ -1,10 +1,10 @@
 """The exactly-once core (DESIGN invariant 2, 4, 8): stream/domain/partition.py.
 
-Model of the adapter (stream/tables.py): every flush writes, per partition, the changed values
-of `drain()`, then the changed window buckets, then the meta record, then the deletions of
-`drain()` as tombstones; a crash can cut that sequence anywhere. Recovery loads the latest record
-per key, the meta record, and calls `rebuild()`; the source is then re-read from the last
-committed offset, which is never ahead of the last complete flush.
+Every flush writes, per partition, what the shipped changelog codec (stream/domain/changelog.py,
+which stream/tables.py sends) puts in order: window buckets, the changed values of `drain()`,
+the meta record, then the deletions as tombstones; a crash can cut that sequence anywhere.
+Recovery loads the latest record per key with the same codec and calls `rebuild()`; the source
+is then re-read from the last committed offset, which is never ahead of the last complete flush.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stream.domain import effects as fx
+from stream.domain.changelog import ChangelogCodec
 from stream.domain.chats import ChatState
 from stream.domain.conversations import (
     CHAT_QUEUE_WAITING,
@@ -125,28 +126,18 @@ def is_window(key: str) -> bool:
 
 
 class Changelog:
-    """A compacted changelog topic: the latest encoded record per key (None = tombstone)."""
+    """A compacted changelog topic: the latest encoded record per key (None = tombstone),
+    written and read with the shipped codec (stream/domain/changelog.py)."""
 
-    def __init__(self, value_type: type[Any]) -> None:
+    def __init__(self, value_type: type[Any], kind: Any | None = None) -> None:
         self.records: dict[str, bytes | None] = {}
-        self.encoder = msgspec.msgpack.Encoder()
-        self.decoder = msgspec.msgpack.Decoder(value_type)
-        self.meta_decoder = msgspec.msgpack.Decoder(PartitionMeta)
-        self.window_decoder = msgspec.msgpack.Decoder(dict[str, float])
+        self.value_type = value_type
+        self.codec: ChangelogCodec[Any] = ChangelogCodec(kind or _KindOf(value_type))
 
     def pending(self, state: PartitionState[Any]) -> list[tuple[str, bytes | None]]:
-        """What one flush sends, in order (tables.ChangelogTable.flush): window buckets,
-        values, the meta record, then the deletions."""
-        puts, deletes = state.drain()
-        out: list[tuple[str, bytes | None]] = [
-            (k, None if w is None else self.encoder.encode(w)) for k, w in state.drain_windows()
-        ]
-        out += [(k, self.encoder.encode(v)) for k, v in puts]
-        meta = state.meta_if_dirty()
-        if meta is not None:
-            out.append((META_KEY, self.encoder.encode(meta)))
-        out += [(k, None) for k in deletes]
-        return out
+        """What one flush sends, in order (the codec's, which tables.ChangelogTable sends)."""
+        records, _ = self.codec.records(state)
+        return records
 
     def write(self, records: Iterable[tuple[str, bytes | None]]) -> None:
         for key, value in records:
@@ -156,16 +147,18 @@ class Changelog:
         self, partition: int, kind: Any, retention: timedelta = RETENTION
     ) -> PartitionState[Any]:
         state: PartitionState[Any] = PartitionState(partition, kind, retention)
+        codec: ChangelogCodec[Any] = ChangelogCodec(kind)
         for key, value in self.records.items():
-            if key == META_KEY:
-                assert value is not None
-                state.load_meta(self.meta_decoder.decode(value))
-            elif is_window(key):
-                state.load_window(key, None if value is None else self.window_decoder.decode(value))
-            else:
-                state.load(key, None if value is None else self.decoder.decode(value))
+            codec.load(state, key, value)
         state.rebuild()
         return state
+
+
+@dataclass(frozen=True)
+class _KindOf:
+    """Only what the codec reads of a kind: its stored value type."""
+
+    value_type: type[Any]
 
 
 def run(state: PartitionState[Any], messages: Iterable[Msg]) -> list[list[Effect] | None]:
@@ -950,3 +943,28 @@ def test_deadline_counts_are_kept_apart_from_the_gauges() -> None:
     feed(TicketStatusChanged, "T1", T0 + timedelta(minutes=1), status="solved")
     run(state, feed.messages[-1:])
     assert state.rollup_counts == Counter()
+
+
+def test_the_shipped_order_is_what_makes_a_crash_harmless(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crash-window tests drive the shipped codec: with its records reordered (the meta
+    record before the values) a crash between them loses an event, which the same check sees."""
+    messages = Feed(0)
+    messages(ChatRequested, "C1", T0, queue="orders")
+    messages(ChatAccepted, "C1", T0 + timedelta(minutes=1), agent_id="A1")
+    messages(ChatEnded, "C1", T0 + timedelta(minutes=5))
+    clean, _ = clean_pass("chats", messages.messages)
+
+    def outcomes() -> list[bool]:
+        return [second.values == clean.values for _, second, _ in crash_in_the_flush_of(
+            "chats", messages.messages[:1], messages.messages[1:], [])]
+
+    assert all(outcomes())  # the shipped order: every crash point recovers exactly
+    shipped = ChangelogCodec.records
+
+    def meta_first(self: Any, state: Any) -> Any:
+        records, changed = shipped(self, state)
+        meta = [r for r in records if r[0] == META_KEY]
+        return meta + [r for r in records if r[0] != META_KEY], changed
+
+    monkeypatch.setattr(ChangelogCodec, "records", meta_first)
+    assert not all(outcomes())  # meta before the values: a crash between them loses events
