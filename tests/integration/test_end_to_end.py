@@ -102,9 +102,23 @@ def ratings(now: datetime, i: int) -> list[dict[str, Any]]:
              "occurred_at": at, "score": 1 if i % 2 else 5}]
 
 
+# The simulator's traffic follows the time of day: three quiet night hours leave counters
+# (self-service, campaigns, ratings) without an increase inside the panels' windows. So the
+# traffic is always that of a busy weekday morning, moved to end now.
+BUSY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Prague
+
+
+def busy_hours(now: datetime, seconds: float) -> list[dict[str, Any]]:
+    shift = (now - timedelta(seconds=seconds)) - BUSY
+    events = list(generate("normal", 11, BUSY, seconds))
+    for event in events:
+        at = datetime.fromisoformat(str(event["occurred_at"])) + shift
+        event["occurred_at"] = at.isoformat()
+    return events
+
+
 def scenario(now: datetime) -> list[dict[str, Any]]:
-    start = now - timedelta(hours=3)
-    events = [*rated_tickets(now), *generate("normal", 11, start, 3 * 3600 - 60)]
+    events = [*rated_tickets(now), *busy_hours(now, 3 * 3600 - 60)]
     stamp = (now - timedelta(hours=1)).isoformat()
     events += [
         # Urgent order question, unanswered for an hour: its 15-minute first response is
