@@ -9,7 +9,6 @@ report in the worker's /metrics.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import threading
@@ -30,6 +29,7 @@ from stream.stopping import stop_process
 from tests.integration.conftest import require_tool
 from tests.integration.fixtures import Deployment, wait_until
 from tests.integration.gateway_process import GatewayProcess
+from tests.scripts import load
 from tests.unit.gateway.conftest import body
 
 pytestmark = pytest.mark.integration
@@ -38,12 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_panel_queries() -> Any:
-    spec = importlib.util.spec_from_file_location("panel_queries", ROOT / "grafana" /
-                                                  "panel_queries.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("grafana/panel_queries.py")
 
 
 class Webhook:

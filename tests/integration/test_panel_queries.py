@@ -9,7 +9,6 @@ missed chats per queue.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,22 +17,13 @@ import pytest
 import yaml
 
 from tests.integration.conftest import require_tool
+from tests.scripts import load
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def _panel_queries() -> Any:
-    spec = importlib.util.spec_from_file_location("panel_queries_cases",
-                                                  ROOT / "grafana" / "panel_queries.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-PQ = _panel_queries()
+PQ = load("grafana/panel_queries.py")
 
 
 def expr(board: str, panel: str, ref: int = 0, **variables: str) -> str:

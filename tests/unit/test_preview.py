@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -14,20 +12,9 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import load
 
-
-def _load() -> Any:
-    spec = importlib.util.spec_from_file_location("supportpulse_grafana_preview",
-                                                  ROOT / "grafana" / "preview.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-preview = _load()
+preview = load("grafana/preview.py")
 
 
 @pytest.fixture

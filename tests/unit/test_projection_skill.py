@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from tests.scripts import load
+
 ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("projection_skill",
-                                              ROOT / "benchmarks" / "projection_skill.py")
-assert spec and spec.loader
-skill = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(skill)
+skill = load("benchmarks/projection_skill.py")
 
 
 def rows(breaches: list[float], projected: list[float], horizon: int = 30) -> list[dict[str, Any]]:
