@@ -7,8 +7,8 @@ agent takes events in batches so every changed key is written to the changelog o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -537,7 +537,14 @@ class Pipeline:
     async def publish_notices(
         self, effects: Sequence[Effect], now: datetime, *, check: bool | None = None
     ) -> None:
-        """Send `support.sla` events, skipping those an earlier incarnation already sent.
+        """Send `support.sla` events, skipping those an earlier incarnation already sent, and
+        return only once the broker has them.
+
+        The changelog records that say a notice was sent are written after this returns. The
+        producer does not deliver in send order across partitions (a partition with a request in
+        flight waits while others go out), so without the wait a SIGKILL could land after the
+        changelog records and before the notice: the replay would skip the input as applied and
+        the notice would be lost. A failed delivery is retried, never dropped.
 
         Only input that may have been processed before a crash can repeat a notice: input up
         to the end offset a partition had when it was assigned. Redis is asked only while a
@@ -554,39 +561,48 @@ class Pipeline:
                 for part in self.tables[stream].ready_partitions()
             )
         sent = await self.read_model.already_sent(ids) if check else [False] * len(ids)
-        delivered: list[tuple[tuple[str, str, str], Any]] = []
-        for notice, ident, done in zip(notices, ids, sent, strict=True):
-            if done:
-                continue
-            id_field = "chat_id" if notice.channel == "chat" else "ticket_id"
-            payload = {
-                "type": notice.kind,
-                "event_id": ":".join(ident),
-                "occurred_at": _rfc3339(now),
-                id_field: notice.conversation,
-                "target": notice.target,
-                "deadline": _rfc3339(notice.deadline) if notice.deadline else None,
-                "policy": notice.policy,
-                "channel": notice.channel,
-                "priority": notice.priority,
-                "queue": notice.queue,
-            }
-            future = await self.app.producer.send(
-                self.settings.topic_sla, notice.conversation.encode(),
-                self._json.encode(payload), None, None, None,
-            )
-            delivered.append((ident, future))
+        pending = [
+            (ident, self._notice_payload(notice, ident, now))
+            for notice, ident, done in zip(notices, ids, sent, strict=True)
+            if not done
+        ]
+        delivered: list[tuple[str, str, str]] = []
+        for attempt in itertools.count():
+            futures = [
+                await self.app.producer.send(
+                    self.settings.topic_sla, ident[0].encode(), payload, None, None, None
+                )
+                for ident, payload in pending
+            ]
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            errors = [r for r in results if isinstance(r, BaseException)]
+            delivered += [i for (i, _), r in zip(pending, results, strict=True)
+                          if not isinstance(r, BaseException)]
+            if not errors:
+                break
+            pending = [p for p, r in zip(pending, results, strict=True)
+                       if isinstance(r, BaseException)]
+            log.warning("%d SLA events not delivered (%s); sending them again",
+                        len(pending), type(errors[0]).__name__)
+            await asyncio.sleep(min(5.0, 0.1 * 2**attempt))
         if delivered:
-            self.writer.submit(partial(self._mark_when_delivered, delivered))
+            # Markers only spare a replay the re-send; the broker already has the events.
+            self.writer.submit(partial(self.read_model.mark_sent, delivered))
 
-    async def _mark_when_delivered(self, sends: list[tuple[tuple[str, str, str], Any]]) -> None:
-        """Marked only once delivered: a crash before that re-sends rather than loses."""
-        delivered = []
-        for ident, future in sends:
-            with contextlib.suppress(Exception):  # not delivered: not marked, may be re-sent
-                await future
-                delivered.append(ident)
-        await self.read_model.mark_sent(delivered)
+    def _notice_payload(self, notice: Notice, ident: tuple[str, str, str], now: datetime) -> bytes:
+        id_field = "chat_id" if notice.channel == "chat" else "ticket_id"
+        return self._json.encode({
+            "type": notice.kind,
+            "event_id": ":".join(ident),
+            "occurred_at": _rfc3339(now),
+            id_field: notice.conversation,
+            "target": notice.target,
+            "deadline": _rfc3339(notice.deadline) if notice.deadline else None,
+            "policy": notice.policy,
+            "channel": notice.channel,
+            "priority": notice.priority,
+            "queue": notice.queue,
+        })
 
     async def _send(self, topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
         return await self.app.producer.send(topic, key, value, partition, None, None)

@@ -7,6 +7,7 @@ handed to `Pipeline.process`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,10 +37,18 @@ class Sent:
 
 @dataclass
 class RecordingProducer:
-    """Stands in for faust's producer: records what would have gone to Kafka."""
+    """Stands in for faust's producer: records what would have gone to Kafka.
+
+    `send` returns a delivery future like aiokafka's: resolved at once, except for topics in
+    `hold` (left pending in `held` for the test to resolve) and the next `failures[topic]` sends
+    to a topic, which fail.
+    """
 
     sent: list[Sent] = field(default_factory=list)
     flushes: int = 0
+    hold: set[str] = field(default_factory=set)
+    held: list[asyncio.Future[None]] = field(default_factory=list)
+    failures: dict[str, int] = field(default_factory=dict)
 
     async def send(
         self,
@@ -49,8 +58,17 @@ class RecordingProducer:
         partition: int | None,
         timestamp: float | None,
         headers: Any,
-    ) -> None:
+    ) -> asyncio.Future[None]:
         self.sent.append(Sent(str(topic), key, value, partition, headers))
+        delivery: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.failures.get(str(topic)):
+            self.failures[str(topic)] -= 1
+            delivery.set_exception(TimeoutError("request timed out"))
+        elif str(topic) in self.hold:
+            self.held.append(delivery)
+        else:
+            delivery.set_result(None)
+        return delivery
 
     async def flush(self) -> None:
         self.flushes += 1

@@ -563,3 +563,53 @@ def test_collectors_describe_what_they_collect_and_refuse_a_duplicate(settings: 
         Gauge("support_tickets_open", "again", registry=registry)
     with pytest.raises(ValueError, match="Duplicated timeseries"):
         Gauge("support_staffing_gap_agents", "again", registry=registry)
+
+
+# --- SLA notices and the changelog -----------------------------------------------------------
+SLA_TOPIC = "support.sla"
+
+
+def late_reply() -> list[FakeEvent]:
+    """A ticket answered an hour after its 4 business hours ran out: breached and met."""
+    return [
+        message(TICKETS, 0, 0, ticket("ticket.created", T1, "ev-1", 6 * 60, channel="email",
+                                      priority="normal", queue="orders")),
+        message(TICKETS, 0, 1, ticket("ticket.replied", T1, "ev-2", 1, author="agent",
+                                      agent_id=AGENT)),
+    ]
+
+
+async def test_changelog_waits_until_the_broker_has_the_notices(
+    pipeline: Pipeline, producer: RecordingProducer
+) -> None:
+    """The producer does not deliver in send order across partitions: the changelog records
+    (which say the notices went out) are sent only once the notices are delivered, so a crash
+    in between cannot lose them (the crash-loop test lost 33 of 8,189 this way)."""
+    import asyncio
+
+    make_ready(pipeline, "tickets", 0)
+    producer.hold.add(SLA_TOPIC)
+    task = asyncio.create_task(pipeline.process("tickets", late_reply()))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    kinds = sorted(json.loads(s.value or b"")["type"] for s in producer.to(SLA_TOPIC))
+    assert kinds == ["sla.breached", "sla.met"]
+    assert changelog(producer) == [] and not task.done()
+    for delivery in producer.held:
+        delivery.set_result(None)
+    await task
+    assert changelog(producer) == [(0, T1), (0, META_KEY)]
+
+
+async def test_an_undelivered_notice_is_sent_again_before_the_changelog(
+    pipeline: Pipeline, producer: RecordingProducer
+) -> None:
+    make_ready(pipeline, "tickets", 0)
+    producer.failures[SLA_TOPIC] = 1  # the first of the two notices times out
+    await pipeline.process("tickets", late_reply())
+    sent = [(s.topic, json.loads(s.value or b"")["type"]) for s in producer.sent
+            if s.topic == SLA_TOPIC]
+    first = sent[0][1]
+    assert sorted(t for _, t in sent) == sorted(["sla.breached", "sla.met", first])
+    topics = [s.topic for s in producer.sent]
+    assert topics.index(CHANGELOG) > max(i for i, t in enumerate(topics) if t == SLA_TOPIC)
