@@ -27,8 +27,8 @@ import faust
 import msgspec
 
 from stream import kafka_consumer
-from stream.app import faust_settings
 from stream.settings import Settings
+from stream.worker import faust_settings
 
 settings = Settings()
 MODE = os.environ.get("BENCH_MODE", "bare")

@@ -28,10 +28,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from stream.app import Pipeline
 from stream.domain.clock import EventClock
 from stream.domain.events import STREAM_OF_TYPE, key_for_dict
 from stream.settings import Settings
+from stream.worker import Pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/run.py's input
 

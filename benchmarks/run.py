@@ -349,7 +349,7 @@ def create_internal_topics(bootstrap: str, env: dict[str, str]) -> list[str]:
 
     probe = (
         "import asyncio, json;asyncio.set_event_loop(asyncio.new_event_loop());"
-        "from prometheus_client import CollectorRegistry;from stream.app import Pipeline;"
+        "from prometheus_client import CollectorRegistry;from stream.worker import Pipeline;"
         "from stream.domain.clock import parse_clock;from stream.settings import Settings;"
         "p = Pipeline(Settings(_env_file=None), parse_clock('event'), CollectorRegistry());"
         "print(json.dumps([[t.get_topic_name(), bool(getattr(t, 'compacting', False))]"

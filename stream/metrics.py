@@ -1,20 +1,17 @@
 """All Prometheus metrics (CONTRACT §4) in one place, on an injected `CollectorRegistry`.
 
-Counters and histograms are updated from domain effects. Live gauges are not set per event: a
-custom collector derives them at scrape time from the partitions this worker owns (invariant 4),
-so a revoked partition's numbers disappear with it.
+Counters and histograms are updated from domain effects. Live gauges are not set per event: the
+collector in `stream.live` derives them at scrape time from the partitions this worker owns
+(invariant 4), so a revoked partition's numbers disappear with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from stream.domain import effects as fx
 from stream.domain.commerce import (
@@ -26,13 +23,12 @@ from stream.domain.commerce import (
 )
 from stream.domain.effects import Count, Effect, Observe
 from stream.domain.events import CHANNELS, PRIORITIES, REJECT_REASONS, TYPES_BY_STREAM
+from stream.domain.sla_policy import TARGETS
 
 EVENTS = "events"  # support_events_total, kept with the effect counters for the child cache
 AUTHORS = ("agent", "customer", "bot")
-TARGETS = ("first_response", "next_response", "resolution")
 RESOLVERS = ("agent", "bot", "self_service")
 SCORES = ("1", "2", "3", "4", "5")
-STREAMS = tuple(TYPES_BY_STREAM)
 
 # Chat waits are seconds, e-mail first responses hours: one bucket set must cover both.
 RESPONSE_BUCKETS = (
@@ -48,19 +44,6 @@ CHAT_WAIT_BUCKETS = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200)
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
-@dataclass
-class LiveView:
-    """What the live collector reads at scrape time (filled in by the pipeline)."""
-
-    gauges: Callable[[], Mapping[tuple[str, tuple[str, ...]], int]] = dict
-    oldest_waiting: Callable[[], Mapping[str, datetime]] = dict
-    now: Callable[[], datetime] | None = None
-    last_event_at: dict[str, datetime] = field(default_factory=dict)
-    partitions_owned: Callable[[], int] = lambda: 0
-    table_keys: Callable[[], Mapping[str, int]] = dict
-    redis_up: Callable[[], bool] = lambda: False
-
-
 class Metrics:
     def __init__(
         self,
@@ -71,7 +54,8 @@ class Metrics:
         self.registry = registry
         self.queue_labels = (*queues, "other")
         self.currency_labels = (*currencies, "other")
-        self.live = LiveView()
+        # Per stream, the occurred_at of the latest event processed (support_event_lag_seconds).
+        self.last_event_at: dict[str, datetime] = {}
 
         def counter(name: str, doc: str, labels: Sequence[str] = ()) -> Counter:
             return Counter(f"support_{name}", doc, labels, registry=registry)
@@ -138,7 +122,6 @@ class Metrics:
         # prometheus_client's .labels() costs a lock and a dict build; the hot path caches them.
         self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
         self._initialise_series()
-        registry.register(LiveCollector(self))
 
     def _initialise_series(self) -> None:
         """Create every bounded label combination at 0 so rates and boards have data at once."""
@@ -193,144 +176,11 @@ class Metrics:
                 self.child(effect.metric, effect.labels).observe(effect.value)
             # Tally and Notice effects are handled by the partition and the pipeline.
 
-    def event(self, stream: str, type_name: str) -> None:
+    def event(self, stream: str, type_name: str, occurred_at: datetime) -> None:
         self.child(EVENTS, (stream, type_name)).inc()
+        last = self.last_event_at.get(stream)
+        if last is None or occurred_at > last:
+            self.last_event_at[stream] = occurred_at
 
     def reject(self, reason: str) -> None:
         self.rejected.labels(reason).inc()
-
-
-# Up to this many queue labels every (channel, priority, queue) combination of the backlog and
-# SLA gauges is exported, zeros included (5 queues: 800 series); past it only those in use.
-DENSE_QUEUES = 10
-
-
-def described(names: Iterable[str]) -> list[Metric]:
-    """Sample-less gauge families: what a custom collector's describe() gives the registry for
-    its duplicate-name check without collecting."""
-    return [GaugeMetricFamily(name, name) for name in names]
-
-
-class LiveCollector(Collector):
-    """Gauges derived at scrape time from owned partitions and pipeline health."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-
-    # What collect() exposes, named here because collect() needs the pipeline's live sources,
-    # which do not exist yet when the collector is registered. Declaring the names lets the
-    # registry refuse a second collector of the same name (tests/component keep the two equal).
-    NAMES: ClassVar[tuple[str, ...]] = (
-        "support_sla_at_risk", "support_sla_breached_open", "support_tickets_open",
-        "support_tickets_awaiting_first_response", "support_chat_queue_waiting",
-        "support_chats_active", "support_agents", "support_agent_chat_capacity",
-        "support_chat_queue_oldest_wait_seconds", "support_event_lag_seconds",
-        "support_table_keys", "support_partitions_owned", "support_redis_up",
-    )
-
-    def describe(self) -> Iterable[Metric]:
-        return described(self.NAMES)
-
-    def collect(self) -> Iterator[Metric]:
-        live = self.metrics.live
-        queues = self.metrics.queue_labels
-        cp = ("channel", "priority")
-        families = {
-            "tickets_open": GaugeMetricFamily(
-                "support_tickets_open", "Tickets not solved or closed (backlog).",
-                labels=[*cp, "queue"],
-            ),
-            "tickets_awaiting_first_response": GaugeMetricFamily(
-                "support_tickets_awaiting_first_response",
-                "Open tickets without a public agent reply.",
-                labels=[*cp, "queue"],
-            ),
-            "chat_queue_waiting": GaugeMetricFamily(
-                "support_chat_queue_waiting", "Chats requested, not yet answered.", labels=["queue"]
-            ),
-            "chats_active": GaugeMetricFamily(
-                "support_chats_active", "Accepted chats not yet ended.", labels=["queue"]
-            ),
-        }
-        values = live.gauges()
-        # Every combination at 0 while the queues are few (boards and rates have data at once);
-        # with many queues only the combinations in use, to stay within the scrape budget.
-        dense = len(queues) <= DENSE_QUEUES
-        for channel in CHANNELS:
-            for priority in PRIORITIES:
-                for queue in queues:
-                    for name in ("tickets_open", "tickets_awaiting_first_response"):
-                        value = values.get((name, (channel, priority, queue)), 0)
-                        if dense or value:
-                            families[name].add_metric([channel, priority, queue], value)
-        for queue in queues:
-            for name in ("chat_queue_waiting", "chats_active"):
-                families[name].add_metric([queue], values.get((name, (queue,)), 0))
-        sla = {
-            name: GaugeMetricFamily(f"support_{name}", doc, labels=[*cp, "target", "queue"])
-            for name, doc in (
-                ("sla_at_risk", "Open targets at risk, not yet breached."),
-                ("sla_breached_open", "Open conversations whose target is breached."),
-            )
-        }
-        for channel in CHANNELS:
-            for priority in PRIORITIES:
-                for target in TARGETS:
-                    for queue in queues:
-                        for name, family in sla.items():
-                            value = values.get((name, (channel, priority, target, queue)), 0)
-                            if dense or value:
-                                family.add_metric([channel, priority, target, queue], value)
-        yield from sla.values()
-        agents = GaugeMetricFamily(
-            "support_agents", "Agents by presence, in every queue they serve.",
-            labels=["queue", "status"],
-        )
-        capacity = GaugeMetricFamily(
-            "support_agent_chat_capacity", "Sum of max_chats of online agents.", labels=["queue"]
-        )
-        for queue in queues:
-            for status in ("online", "away", "offline"):
-                agents.add_metric([queue, status], values.get(("agents", (queue, status)), 0))
-            capacity.add_metric([queue], values.get(("agent_chat_capacity", (queue,)), 0))
-        yield from families.values()
-        yield agents
-        yield capacity
-
-        now = live.now() if live.now else None
-        oldest = GaugeMetricFamily(
-            "support_chat_queue_oldest_wait_seconds",
-            "Age of the longest-waiting chat (0 when none).",
-            labels=["queue"],
-        )
-        waiting = live.oldest_waiting()
-        for queue in queues:
-            since = waiting.get(queue)
-            age = max(0.0, (now - since).total_seconds()) if since and now else 0.0
-            oldest.add_metric([queue], age)
-        yield oldest
-
-        lag = GaugeMetricFamily(
-            "support_event_lag_seconds",
-            "Now minus occurred_at of the last event processed.",
-            labels=["stream"],
-        )
-        for stream in STREAMS:
-            last = live.last_event_at.get(stream)
-            lag.add_metric([stream], max(0.0, (now - last).total_seconds()) if last and now else 0)
-        yield lag
-        keys = GaugeMetricFamily(
-            "support_table_keys", "Keys held in this worker's tables (state size).",
-            labels=["table"],
-        )
-        for table, count in sorted(live.table_keys().items()):
-            keys.add_metric([table], count)
-        yield keys
-        yield GaugeMetricFamily(
-            "support_partitions_owned",
-            "Input partitions this worker owns.",
-            value=live.partitions_owned(),
-        )
-        yield GaugeMetricFamily(
-            "support_redis_up", "1 when the Redis read model is reachable.", value=live.redis_up()
-        )

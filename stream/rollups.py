@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import yaml
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from stream.domain import effects as fx
+from stream.domain import gauges as g
 from stream.domain.conversations import SLA_DUE
 from stream.domain.events import CHANNELS
 from stream.domain.partition import PartitionState
-from stream.domain.presence import AGENT_CHAT_CAPACITY, AGENTS
 from stream.domain.signals import (
     HORIZONS,
     RATE_WINDOWS,
@@ -37,7 +37,7 @@ from stream.domain.signals import (
     channel_signals,
     queue_signals,
 )
-from stream.metrics import described
+from stream.live import family
 from stream.shipped import ConfigSource
 
 QUEUE_FIELDS = (
@@ -85,8 +85,8 @@ def build_partials(
                     m: {f: v for f, v in bucket.items() if f in wanted}
                     for m, bucket in minutes.items()
                 },
-                online=gauges.get((AGENTS, (queue, "online")), 0),
-                capacity=gauges.get((AGENT_CHAT_CAPACITY, (queue,)), 0),
+                online=gauges.get((g.AGENTS.key, (queue, "online")), 0),
+                capacity=gauges.get((g.AGENT_CHAT_CAPACITY.key, (queue,)), 0),
                 due=due.get((queue, "ticket"), {}),
                 chat_due=due.get((queue, "chat"), {}),
             )
@@ -185,72 +185,38 @@ class SignalOwner(Collector):
     def owns_global(self) -> bool:
         return self.partials("global") is not None
 
-    # What collect() exposes (see metrics.LiveCollector.NAMES for why it is spelled out).
-    NAMES: ClassVar[tuple[str, ...]] = (
-        "support_arrival_rate", "support_staffing_required_agents",
-        "support_staffing_available_agents", "support_staffing_gap_agents",
-        "support_staffing_predicted_wait_seconds",
-        "support_staffing_predicted_service_level_ratio", "support_sla_breaches_projected",
-        "support_volume_forecast", "support_volume_actual", "support_volume_projected",
-        "support_contact_rate_ratio",
-    )
+    NAMES: ClassVar[tuple[str, ...]] = tuple(gauge.metric for gauge in g.SIGNALS)
 
     def describe(self) -> Iterable[Metric]:
-        return described(self.NAMES)
+        return [family(gauge) for gauge in g.SIGNALS]
 
     def collect(self) -> Iterator[Metric]:
-        rate = GaugeMetricFamily("support_arrival_rate",
-                                 "New conversations per second, event time.",
-                                 labels=["queue", "window"])
-        names = {
-            "required_agents": "Agents needed now to meet the queue's service-level target.",
-            "available_agents": "Online agents serving the queue.",
-            "gap_agents": "Required minus available (negative = spare).",
-            "predicted_wait_seconds": "Predicted average wait with the agents available.",
-            "predicted_service_level_ratio": "Predicted share answered within target.",
-        }
+        out = {gauge: family(gauge) for gauge in g.SIGNALS}
         staffing = {
-            name: GaugeMetricFamily(f"support_staffing_{name}", doc, labels=["queue"])
-            for name, doc in names.items()
+            g.STAFFING_REQUIRED: "required_agents", g.STAFFING_AVAILABLE: "available_agents",
+            g.STAFFING_GAP: "gap_agents", g.STAFFING_WAIT: "predicted_wait_seconds",
+            g.STAFFING_SERVICE_LEVEL: "predicted_service_level_ratio",
         }
-        projected = GaugeMetricFamily("support_sla_breaches_projected",
-                                      "Breaches expected soon if nothing changes.",
-                                      labels=["queue", "horizon"])
         for queue in self.queues:
             signals = self.queue(queue)
             if signals is None:
                 continue
             for window in RATE_WINDOWS:
-                rate.add_metric([queue, window], signals.arrival_rate[window])
-            for name, family in staffing.items():
-                family.add_metric([queue], float(getattr(signals, name)))
+                out[g.ARRIVAL_RATE].add_metric([queue, window], signals.arrival_rate[window])
+            for gauge, field in staffing.items():
+                out[gauge].add_metric([queue], float(getattr(signals, field)))
             for horizon in HORIZONS:
-                projected.add_metric([queue, horizon], signals.breaches_projected[horizon])
-        yield rate
-        yield from staffing.values()
-        yield projected
-
-        volume = {
-            name: GaugeMetricFamily(f"support_volume_{name}", doc, labels=["channel"])
-            for name, doc in (
-                ("forecast", "Expected arrivals in the current hour."),
-                ("actual", "Arrivals so far in the current hour (event time)."),
-                ("projected", "Run-rate projection for the current hour."),
-            )
-        }
+                out[g.SLA_BREACHES_PROJECTED].add_metric(
+                    [queue, horizon], signals.breaches_projected[horizon]
+                )
         for channel in CHANNELS:
             signals_c = self.channel(channel)
             if signals_c is None:
                 continue
-            volume["actual"].add_metric([channel], signals_c.actual)
-            volume["projected"].add_metric([channel], signals_c.projected)
+            out[g.VOLUME_ACTUAL].add_metric([channel], signals_c.actual)
+            out[g.VOLUME_PROJECTED].add_metric([channel], signals_c.projected)
             if signals_c.forecast is not None:
-                volume["forecast"].add_metric([channel], signals_c.forecast)
-        yield from volume.values()
-        contact = GaugeMetricFamily(
-            "support_contact_rate_ratio",
-            "Distinct customers who contacted support today / distinct customers seen today.",
-        )
+                out[g.VOLUME_FORECAST].add_metric([channel], signals_c.forecast)
         if self.owns_global() and self.contact_rate is not None:
-            contact.add_metric([], self.contact_rate)
-        yield contact
+            out[g.CONTACT_RATE].add_metric([], self.contact_rate)
+        yield from out.values()

@@ -13,10 +13,10 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
-from stream.app import Pipeline
 from stream.domain.clock import Clock
 from stream.kafka_io import ensure_worker_topics
 from stream.settings import Settings
+from stream.worker import Pipeline
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from stream.domain import effects as fx
+from stream.domain import gauges
 from stream.domain.chats import ChatState, apply_chat, evaluate_chat
 from stream.domain.effects import Count, Effect, Tally
 from stream.domain.events import Event
@@ -13,10 +14,10 @@ from stream.domain.partition import GaugeKey, LabelOf
 from stream.domain.sla import SlaRules, SlaTrack
 from stream.domain.tickets import SOLVED_STATUSES, TicketState, apply_ticket, evaluate_ticket
 
-TICKETS_OPEN = "tickets_open"
-TICKETS_AWAITING_FIRST_RESPONSE = "tickets_awaiting_first_response"
-CHAT_QUEUE_WAITING = "chat_queue_waiting"
-CHATS_ACTIVE = "chats_active"
+TICKETS_OPEN = gauges.TICKETS_OPEN.key
+TICKETS_AWAITING_FIRST_RESPONSE = gauges.TICKETS_AWAITING_FIRST_RESPONSE.key
+CHAT_QUEUE_WAITING = gauges.CHAT_QUEUE_WAITING.key
+CHATS_ACTIVE = gauges.CHATS_ACTIVE.key
 
 
 # (queue label, kind, deadline epoch minute) → open targets due then: the breach projection's

@@ -12,13 +12,14 @@ from datetime import datetime
 
 import msgspec
 
+from stream.domain import gauges
 from stream.domain.effects import Effect
 from stream.domain.events import AgentStatusChanged, Event
 from stream.domain.partition import GaugeKey, LabelOf
 from stream.domain.recent import Recent, begin
 
-AGENTS = "agents"
-AGENT_CHAT_CAPACITY = "agent_chat_capacity"
+AGENTS = gauges.AGENTS.key
+AGENT_CHAT_CAPACITY = gauges.AGENT_CHAT_CAPACITY.key
 STATUSES = ("online", "away", "offline")
 
 

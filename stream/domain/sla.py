@@ -20,6 +20,7 @@ from typing import Final, NamedTuple
 import msgspec
 
 from stream.domain import effects as fx
+from stream.domain import gauges
 from stream.domain.calendar import BusinessCalendar
 from stream.domain.effects import Count, Effect
 from stream.domain.sla_clock import SlaClock
@@ -282,9 +283,9 @@ class SlaRules:
             if clock.is_met:
                 continue
             if track.has(target, BREACHED):
-                yield "sla_breached_open", target
+                yield gauges.SLA_BREACHED_OPEN.key, target
             elif track.has(target, AT_RISK):
-                yield "sla_at_risk", target
+                yield gauges.SLA_AT_RISK.key, target
 
     # --- helpers ----------------------------------------------------------------------------
     def _replace(self, track: SlaTrack, clock: SlaClock) -> SlaTrack:

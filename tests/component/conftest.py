@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from stream.app import Pipeline
 from stream.domain.clock import FixedClock
 from stream.domain.partition import PartitionState
 from stream.settings import Settings
+from stream.worker import Pipeline
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 QUEUES = ["orders", "returns", "payments", "general"]

@@ -11,9 +11,9 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from stream.app import Pipeline
 from stream.domain.partition import HOUR_PREFIX, META_KEY, WINDOW_PREFIX, PartitionMeta
 from stream.settings import Settings
+from stream.worker import Pipeline
 from tests.component.conftest import (
     NOW,
     FakeEvent,
@@ -548,7 +548,7 @@ def test_collectors_describe_what_they_collect_and_refuse_a_duplicate(settings: 
     from prometheus_client import Gauge
 
     from stream.domain.clock import FixedClock
-    from stream.metrics import LiveCollector
+    from stream.live import LiveCollector
     from stream.rollups import SignalOwner
 
     registry = CollectorRegistry()

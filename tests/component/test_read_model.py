@@ -193,7 +193,7 @@ async def test_scorecards_of_a_batch_equal_one_write_per_stat() -> None:
     from zoneinfo import ZoneInfo
 
     from stream.domain.effects import AgentStat
-    from stream.read_model import Scorecards
+    from stream.scorecards import Scorecards
 
     rng = random.Random(3)
     stats = [

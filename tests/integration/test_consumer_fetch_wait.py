@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
-from stream.app import Pipeline
 from stream.domain.clock import WallClock
+from stream.worker import Pipeline
 from tests.integration.fixtures import Deployment
 
 pytestmark = pytest.mark.integration

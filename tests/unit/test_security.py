@@ -10,9 +10,9 @@ import faust
 import pytest
 from pydantic import ValidationError
 
-from stream.app import faust_settings
 from stream.security import bearer_matches, faust_credentials, kafka_client_config, redis_kwargs
 from stream.settings import Settings
+from stream.worker import faust_settings
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,86 @@
+"""The worker's faust topology: topics, agents, timers and the assignment hook.
+
+Every agent takes its topic in batches (`take_events`), so every changed key is written to the
+changelog once per batch. Internal topics are partitioned like the input: the sla-due commands
+of a key reach the worker that owns the key's partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+
+from stream.settings import Settings
+from stream.worker.outputs import InternalTopics
+from stream.worker.state import Tables
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Sequence[Any]], Awaitable[None]]
+Timer = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Handlers:
+    """What the composition root plugs into the topology."""
+
+    ingest: Callable[[str, Sequence[Any]], Awaitable[None]]  # (stream, batch) of an input topic
+    contacts: Handler
+    rollups: Handler
+    sla_due: Handler
+    timers: dict[str, tuple[float, Timer]]  # name → (interval seconds, coroutine)
+    on_assigned: Callable[[Iterable[Any]], None]  # the assigned TopicPartitions
+    started: list[str] = field(default_factory=list)  # what is in force, logged at start
+
+
+def wire(app: faust.App, settings: Settings, tables: Tables, handlers: Handlers) -> None:
+    s = settings
+    internal = InternalTopics.of(s)
+
+    def raw_topic(name: str, internal: bool = False, compacting: bool | None = None) -> Any:
+        return app.topic(
+            name, partitions=s.partitions, key_serializer="raw", value_serializer="raw",
+            internal=internal, compacting=internal if compacting is None else compacting,
+        )
+
+    def batched(handle: Handler) -> Callable[[Any], Awaitable[None]]:
+        async def agent(stream: Any) -> None:
+            async for batch in stream.take_events(s.batch_max, within=s.batch_within_seconds):
+                await handle(batch)
+
+        return agent
+
+    declared = [raw_topic(s.topic_dlq), raw_topic(s.topic_sla), raw_topic(s.topic_staffing)]
+    declared += [raw_topic(t.topic, internal=True) for t in tables.values()]
+    for name, handle in ((internal.sla_due, handlers.sla_due),
+                         (internal.contacts, handlers.contacts),
+                         (internal.rollups, handlers.rollups)):
+        topic = raw_topic(name, internal=True, compacting=False)
+        declared.append(topic)
+        app.agent(topic, name=f"{s.app_id}.{name.removeprefix(s.app_id + '-')}")(batched(handle))
+    def ingest(stream: str) -> Handler:
+        async def handle(batch: Sequence[Any]) -> None:
+            await handlers.ingest(stream, batch)
+
+        return handle
+
+    for stream, topic_name in s.input_topics.items():
+        app.agent(raw_topic(topic_name), name=f"{s.app_id}.{stream}")(batched(ingest(stream)))
+    for name, (interval, timer) in handlers.timers.items():
+        app.timer(interval, name=f"{s.app_id}.{name}")(timer)
+
+    async def on_assigned(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        handlers.on_assigned(args[0] if args else kwargs.get("assigned", set()))
+
+    async def declare_internal_topics() -> None:
+        for line in handlers.started:  # named at every start (invariant 11)
+            log.info("%s", line)
+        for topic in declared:
+            await topic.maybe_declare()
+
+    app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]  # faust stub too narrow
+    app.task(declare_internal_topics)
