@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from stream.domain.events import EVENT_TYPES
-from stream.domain.simulator import DEFAULT_QUEUES, PROFILES, Profile, generate
+from stream.simulator import DEFAULT_QUEUES, PROFILES, Profile, generate
 
 PRAGUE = ZoneInfo("Europe/Prague")
 NEW_YORK = ZoneInfo("America/New_York")
