@@ -70,7 +70,7 @@ sys.path.insert(0, str(ROOT))
 
 from stream.board import Samples, fetch_samples, value  # noqa: E402
 from stream.domain.events import parse_timestamp  # noqa: E402
-from stream.domain.simulator import generate  # noqa: E402
+from stream.simulator import generate  # noqa: E402
 
 FORECAST_FILE = ROOT / "stream" / "data" / "forecast.yaml"
 RESULT_FILE = ROOT / "benchmarks" / "results" / "demo_series.csv"

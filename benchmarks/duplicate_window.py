@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from stream.domain.events import key_for_dict, parse_timestamp
 from stream.domain.recent import WINDOW
-from stream.domain.simulator import generate
+from stream.simulator import generate
 
 HORIZONS = {"chatwoot bot 9 s": 9.0, "zammad 100 s": 100.0, "zendesk 5 min": 300.0,
             "broker failover 15 min": 900.0}

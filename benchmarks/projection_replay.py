@@ -35,10 +35,10 @@ from stream.domain.events import Decoded, conversation_key, decode  # noqa: E402
 from stream.domain.partition import PartitionState  # noqa: E402
 from stream.domain.presence import Presence  # noqa: E402
 from stream.domain.signals import StaffingTargets, queue_signals  # noqa: E402
-from stream.domain.simulator import DEFAULT_QUEUES, generate, stream_of  # noqa: E402
 from stream.domain.sla import SlaRules  # noqa: E402
 from stream.rollups import build_partials  # noqa: E402
 from stream.shipped import shipped_policy  # noqa: E402
+from stream.simulator import DEFAULT_QUEUES, generate, stream_of  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from demo_series import RESULTS_DATE, parse_duration, projection_check  # noqa: E402

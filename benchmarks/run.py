@@ -109,10 +109,10 @@ import aiohttp
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from stream.domain.simulator import generate
 from stream.embedded import Broker, Redis, free_port
 from stream.kafka_io import all_topics, ensure_topics, publish
 from stream.settings import Settings
+from stream.simulator import generate
 from stream.stopping import child_options, stop_on_signals, stop_process
 
 HERE = Path(__file__).resolve().parent

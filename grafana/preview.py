@@ -224,10 +224,10 @@ def demo_prometheus(seconds: float, draw_all: Any) -> None:
     import yaml
 
     from stream.demo import demo_start, worker_env
-    from stream.domain.simulator import generate
     from stream.embedded import embedded_stack, free_port, wait_for_port
     from stream.kafka_io import all_topics, ensure_topics, publish
     from stream.settings import Settings
+    from stream.simulator import generate
     from stream.stopping import child_options, stop_on_signals, stop_process
 
     prometheus_bin = shutil.which("prometheus")

@@ -108,8 +108,8 @@ def simulate(
     """Generate realistic support traffic to Kafka or a file."""
     from stream.domain.durations import parse_duration
     from stream.domain.events import parse_timestamp
-    from stream.domain.simulator import PROFILES, generate
     from stream.progress import tracked
+    from stream.simulator import PROFILES, generate
 
     if profile not in PROFILES:
         fail(f"unknown profile {profile!r}; choose one of {', '.join(sorted(PROFILES))}")

@@ -96,8 +96,8 @@ def _run(
     board: bool,
     exit_after: float | None,
 ) -> None:
-    from stream.domain.simulator import generate
     from stream.kafka_io import _aiter, all_topics, ensure_topics, publish
+    from stream.simulator import generate
 
     web_port = int(os.environ.get("SUPPORTPULSE_WEB_PORT", "0")) or _preferred_port(6066)
     env = worker_env(broker.bootstrap, redis.url, workdir, web_port, speed, profile)

@@ -197,6 +197,16 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
 STREAM_OF_TYPE: Final[dict[str, str]] = {
     name: stream for stream, types in TYPES_BY_STREAM.items() for name in types
 }
+# The field that carries the Kafka message key (CONTRACT §1): the conversation or agent id on
+# the conversation streams, a per-type field on commerce. `conversation_key` is its typed twin.
+KEY_FIELD_OF_TYPE: Final[dict[str, str]] = {
+    **dict.fromkeys(TICKET_TYPES, "ticket_id"),
+    **dict.fromkeys(CHAT_TYPES, "chat_id"),
+    **dict.fromkeys(AGENT_TYPES, "agent_id"),
+    "order.placed": "customer_id",
+    "campaign.shown": "campaign_id",
+    "selfservice.session": "session_id",
+}
 
 # The bounded `reason` label values. Keep in sync with the README's metric reference.
 REJECT_REASONS: Final = (

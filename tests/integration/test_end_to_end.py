@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from stream.domain.simulator import generate
 from stream.embedded import free_port, wait_for_port
+from stream.simulator import generate
 from stream.stopping import stop_process
 from tests.integration.conftest import require_tool
 from tests.integration.fixtures import Deployment, wait_until

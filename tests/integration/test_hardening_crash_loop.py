@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 
-from stream.domain.simulator import generate
+from stream.simulator import generate
 from tests.integration.fixtures import Deployment, total, wait_until
 from tests.integration.hardening import (
     changelog_topic,

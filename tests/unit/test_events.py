@@ -364,6 +364,10 @@ def test_message_key_follows_the_contract(type_name: str) -> None:
     assert key_for_dict(body) == expected
 
 
+def test_key_field_table_names_every_types_key_field() -> None:
+    assert {name: EXAMPLES[name][1] for name in EXAMPLES} == ev.KEY_FIELD_OF_TYPE
+
+
 def test_order_key_is_the_customer_not_the_order() -> None:
     body = event("order.placed")
     assert key_for_dict(body) == "K1"

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream.domain.simulator import (
+from stream.simulator import (
     DEFAULT_QUEUES,
     PROFILES,
     Profile,
