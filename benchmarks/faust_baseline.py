@@ -1,7 +1,7 @@
 """Baselines (b) and (c) of `benchmarks/run.py`: a tiny faust app, run as its own process.
 
 It consumes the same four input topics as the Support Pulse worker with the same faust settings
-(`stream.app.faust_settings`, read from the same `SUPPORTPULSE_*` variables, and the same
+(`stream.worker.faust_settings`, read from the same `SUPPORTPULSE_*` variables, and the same
 consumer fetch wait, `stream.kafka_consumer`), so the only difference to the worker is what
 happens per event. `BENCH_MODE` picks the agent:
 

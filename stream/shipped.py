@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import metadata, resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
@@ -31,8 +32,13 @@ class ConfigSource:
     text: str
 
 
+def shipped_file(filename: str) -> Traversable:
+    """Where the package keeps `filename`; read it through this, never by a source-tree path."""
+    return resources.files("stream").joinpath("data", filename)
+
+
 def shipped_text(filename: str) -> str:
-    return resources.files("stream").joinpath("data", filename).read_text(encoding="utf-8")
+    return shipped_file(filename).read_text(encoding="utf-8")
 
 
 def shipped_source(filename: str) -> ConfigSource:

@@ -20,29 +20,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from stream.gateway.connectors import OTHER_QUEUE, Account, Connectors, Route
+from stream.gateway.chatwoot_conversation import (
+    SOURCE,
+    Conversation,
+    account_id_of,
+    priority,
+    status,
+)
+from stream.gateway.mapping import Connectors
 from stream.gateway.translation import (
     Event,
     Reject,
     Translation,
     event_id,
     finish,
-    mapped_priority,
-    mapped_status,
     native_id,
     obj,
     parse_body,
     timestamp,
 )
 
-SOURCE: Final = "chatwoot"
-SOCIAL_INBOXES: Final = frozenset({
-    "Channel::Whatsapp", "Channel::FacebookPage", "Channel::Instagram", "Channel::TwitterProfile",
-    "Channel::Telegram", "Channel::Line", "Channel::Sms", "Channel::TwilioSms", "Channel::Tiktok",
-})
-DEFAULT_STATUSES: Final = {"open": "open", "resolved": "solved", "snoozed": "pending",
-                           "pending": "new"}
-PRIORITIES: Final = {"low": "low", "medium": "normal", "high": "high", "urgent": "urgent"}
 IGNORED: Final = frozenset({
     "contact_created", "contact_updated", "contact_won", "inbox_created", "inbox_updated",
     "webwidget_triggered", "conversation_typing_on", "conversation_typing_off",
@@ -51,87 +48,6 @@ IGNORED: Final = frozenset({
 })
 BOT_SENDERS: Final = frozenset({"agent_bot", "captain_assistant"})
 MESSAGE_TYPES: Final = {0: "incoming", 1: "outgoing", 2: "activity", 3: "template"}
-
-
-class _Conversation:
-    """The conversation a webhook is about, with its mapping resolved."""
-
-    def __init__(self, data: dict[str, Any], account_id: str, account: Account) -> None:
-        self.data = data
-        self.account_id = account_id
-        self.account = account
-        number = native_id(data.get("id"), "conversation id")
-        self.ref = f"{account_id}:{number}"  # the id without the source, for event ids
-        self.id = f"{SOURCE}:{self.ref}"
-        inbox = native_id(data.get("inbox_id"), "inbox_id", required=False)
-        meta = obj(data.get("meta"))
-        team = native_id(obj(meta.get("team")).get("id"), "team id", required=False)
-        inbox_route = account.inboxes.get(inbox or "", Route())
-        team_route = account.teams.get(team or "", Route())
-        self.queue = team_route.queue or inbox_route.queue or OTHER_QUEUE
-        channel_class = data.get("channel")
-        self.kind = inbox_route.kind or ("chat" if channel_class == "Channel::WebWidget"
-                                         else "ticket")
-        self.channel = inbox_route.channel or _channel(channel_class, self.kind)
-        self.priority = priority(data.get("priority"), account)
-        sender = native_id(obj(meta.get("sender")).get("id"), "contact id", required=False)
-        self.customer_id = f"{SOURCE}:{account_id}:contact:{sender}" if sender else None
-        assignee = obj(meta.get("assignee"))
-        user = native_id(assignee.get("id"), "assignee id", required=False)
-        is_user = assignee.get("type", "user") == "user"
-        self.agent_id = self.agent(user) if user and is_user else None
-
-    @property
-    def is_chat(self) -> bool:
-        return self.kind == "chat"
-
-    def agent(self, user_id: str) -> str:
-        return f"{SOURCE}:{self.account_id}:{user_id}"
-
-    def base(self, at: str) -> dict[str, Any]:
-        return {"occurred_at": at, ("chat_id" if self.is_chat else "ticket_id"): self.id}
-
-    def updated_at(self) -> str:
-        return timestamp(self.data.get("updated_at") or self.data.get("timestamp"), "updated_at")
-
-
-def _channel(channel_class: object, kind: str) -> str:
-    if kind == "chat" or channel_class == "Channel::WebWidget":
-        return "chat"
-    if channel_class == "Channel::Email":
-        return "email"
-    if channel_class == "Channel::Api":
-        return "web_form"
-    if channel_class == "Channel::Voice":
-        return "phone"
-    if channel_class in SOCIAL_INBOXES:
-        return "social"
-    raise Reject("unmapped_channel", f"inbox channel {str(channel_class)[:64]!r}")
-
-
-def priority(value: object, account: Account) -> str:
-    """Native priority → §1; null, medium and anything unknown are `normal` (§1's default)."""
-    name = str(value).lower() if value is not None else "null"
-    return mapped_priority(name, account.priorities, PRIORITIES)
-
-
-def status(value: object, account: Account) -> str:
-    return mapped_status(str(value).lower(), account.statuses, DEFAULT_STATUSES,
-                         "conversation status")
-
-
-def _account_id(payload: dict[str, Any], conversation: dict[str, Any]) -> str:
-    # `account` is on message events and, since PR #12445, on conversation events; older
-    # builds carry it only as `account_id` or inside the last message.
-    for candidate in (
-        obj(payload.get("account")).get("id"), payload.get("account_id"),
-        conversation.get("account_id"),
-        *(obj(message).get("account_id") for message in conversation.get("messages") or []),
-    ):
-        found = native_id(candidate, "account id", required=False)
-        if found:
-            return found
-    raise Reject("unmapped_account", "no account id in the payload")
 
 
 def translate(body: bytes, headers: Mapping[str, str], connectors: Connectors) -> Translation:
@@ -147,14 +63,14 @@ def translate(body: bytes, headers: Mapping[str, str], connectors: Connectors) -
         if handler is None:
             raise Reject("unsupported_event", f"event {name[:64]!r}")
         data = obj(payload.get("conversation")) if name.startswith("message_") else payload
-        account_id = _account_id(payload, data)
-        conversation = _Conversation(data, account_id, connectors.account(SOURCE, account_id))
+        account_id = account_id_of(payload, data)
+        conversation = Conversation(data, account_id, connectors.account(SOURCE, account_id))
         return finish(handler(payload, conversation))
     except Reject as rejected:
         return rejected.rejection
 
 
-def _created(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
+def _created(payload: dict[str, Any], conv: Conversation) -> list[Event]:
     at = timestamp(conv.data.get("created_at"), "created_at")
     if not conv.is_chat:
         event = {"event_id": event_id(SOURCE, conv.ref, "created"), "type": "ticket.created",
@@ -174,7 +90,7 @@ def _created(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
     return events
 
 
-def _requested(conv: _Conversation, at: str, *version: object) -> Event:
+def _requested(conv: Conversation, at: str, *version: object) -> Event:
     event = {"event_id": event_id(SOURCE, conv.ref, *version, "request"),
              "type": "chat.requested", **conv.base(at), "queue": conv.queue,
              "priority": conv.priority}
@@ -183,7 +99,7 @@ def _requested(conv: _Conversation, at: str, *version: object) -> Event:
     return event
 
 
-def _status_events(conv: _Conversation, new: object, at: str) -> list[Event]:
+def _status_events(conv: Conversation, new: object, at: str) -> list[Event]:
     mapped = status(new, conv.account)
     version = ("status", mapped, at)
     if not conv.is_chat:
@@ -197,7 +113,7 @@ def _status_events(conv: _Conversation, new: object, at: str) -> list[Event]:
     return []
 
 
-def _status_changed(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
+def _status_changed(payload: dict[str, Any], conv: Conversation) -> list[Event]:
     # `changed_attributes` is null here: the new status is the top-level one.
     return _status_events(conv, conv.data.get("status"), conv.updated_at())
 
@@ -214,7 +130,7 @@ def _changes(payload: dict[str, Any]) -> dict[str, tuple[object, object]]:
     return found
 
 
-def _updated(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
+def _updated(payload: dict[str, Any], conv: Conversation) -> list[Event]:
     changes = _changes(payload)
     at = conv.updated_at()
     events: list[Event] = []
@@ -268,7 +184,7 @@ def _author(payload: dict[str, Any], kind: str) -> tuple[str, str | None]:
     return "agent", native_id(sender.get("id"), "sender id")
 
 
-def _message_created(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
+def _message_created(payload: dict[str, Any], conv: Conversation) -> list[Event]:
     raw_kind = payload.get("message_type")
     kind = MESSAGE_TYPES.get(raw_kind, "") if isinstance(raw_kind, int) else str(raw_kind)
     if kind not in ("incoming", "outgoing", "template"):
@@ -290,7 +206,7 @@ def _message_created(payload: dict[str, Any], conv: _Conversation) -> list[Event
     return [event]
 
 
-def _message_updated(payload: dict[str, Any], conv: _Conversation) -> list[Event]:
+def _message_updated(payload: dict[str, Any], conv: Conversation) -> list[Event]:
     attributes = obj(payload.get("content_attributes"))
     answer = obj(obj(attributes.get("submitted_values")).get("csat_survey_response"))
     rating = answer.get("rating")

@@ -34,8 +34,7 @@ status names are matched case-insensitively.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -43,11 +42,22 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from stream.domain.events import CHANNELS, PRIORITIES
+from stream.gateway.mapping import EMPTY_ACCOUNT, OTHER_QUEUE, Account, Connectors, Route
+
+# Reading the file gives the mapping: its types are here too, so a reader needs one module.
+__all__ = [
+    "OTHER_QUEUE",
+    "Account",
+    "Connectors",
+    "ConnectorsError",
+    "ConnectorsFileError",
+    "Route",
+    "load_connectors",
+    "parse_connectors_text",
+]
 
 TICKET_STATUSES: Final = ("new", "open", "pending", "on_hold", "solved", "closed")
 KINDS: Final = ("chat", "ticket")
-OTHER_QUEUE: Final = "other"
-ANY_ACCOUNT: Final = "*"
 
 _ROUTE_KEYS: Final = ("queue", "kind", "channel")
 _SOURCE_KEYS: Final[dict[str, tuple[str, ...]]] = {
@@ -56,50 +66,6 @@ _SOURCE_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "zammad": ("instance", "groups", "priorities", "statuses"),
 }
 _ROUTE_TABLES: Final = ("inboxes", "teams", "groups", "brands")
-
-
-@dataclass(frozen=True)
-class Route:
-    """What one inbox, team, group or brand maps to; None = the default."""
-
-    queue: str | None = None
-    kind: str | None = None
-    channel: str | None = None
-
-
-@dataclass(frozen=True)
-class Account:
-    inboxes: Mapping[str, Route] = field(default_factory=dict)
-    teams: Mapping[str, Route] = field(default_factory=dict)
-    groups: Mapping[str, Route] = field(default_factory=dict)
-    brands: Mapping[str, Route] = field(default_factory=dict)
-    priorities: Mapping[str, str] = field(default_factory=dict)  # lower-cased native → §1
-    statuses: Mapping[str, str] = field(default_factory=dict)
-    max_chats: int | None = None  # None: presence events leave the capacity as it is
-    presence_channels: frozenset[str] | None = None
-
-    def queues(self) -> list[str]:
-        """Every queue this account's groups and brands map to."""
-        routes = [*self.groups.values(), *self.brands.values()]
-        return sorted({route.queue for route in routes if route.queue})
-
-
-EMPTY_ACCOUNT: Final = Account()
-
-
-@dataclass(frozen=True)
-class Connectors:
-    chatwoot: Mapping[str, Account] = field(default_factory=dict)
-    zendesk: Mapping[str, Account] = field(default_factory=dict)
-    zammad: Account = EMPTY_ACCOUNT
-    zammad_instance: str = "default"
-    queues: tuple[str, ...] = ()
-
-    def account(self, source: str, account_id: str) -> Account:
-        if source == "zammad":
-            return self.zammad
-        accounts = self.chatwoot if source == "chatwoot" else self.zendesk
-        return accounts.get(account_id) or accounts.get(ANY_ACCOUNT) or EMPTY_ACCOUNT
 
 
 class ConnectorsError(Exception):

@@ -22,9 +22,9 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import SecretStr
 
-from stream.gateway.connectors import Connectors
 from stream.gateway.delivery import BrokerUnavailable, Delivery, Record
 from stream.gateway.events_in import parse_events
+from stream.gateway.mapping import Connectors
 from stream.gateway.metrics import GatewayMetrics
 from stream.gateway.signatures import verify
 from stream.gateway.translation import Event, Rejection, translator

@@ -26,7 +26,7 @@ from stream.domain.events import MAX_TIME, decode, parse_timestamp
 from stream.domain.events import Rejection as DecodeRejection
 
 if TYPE_CHECKING:
-    from stream.gateway.connectors import Connectors
+    from stream.gateway.mapping import Connectors
 
 Event = dict[str, Any]
 

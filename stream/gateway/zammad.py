@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from stream.gateway.connectors import OTHER_QUEUE, Connectors, Route
+from stream.gateway.mapping import OTHER_QUEUE, Connectors, Route
 from stream.gateway.translation import (
     Event,
     Reject,

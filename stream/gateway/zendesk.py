@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from stream.gateway.connectors import OTHER_QUEUE, Account, Connectors, Route
+from stream.gateway.mapping import OTHER_QUEUE, Account, Connectors, Route
 from stream.gateway.translation import (
     Event,
     Reject,

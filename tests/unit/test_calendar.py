@@ -15,8 +15,8 @@ from stream.domain.calendar import (
     Hours,
     always_open_calendar,
 )
+from tests.unit.conftest import PRAGUE, utc
 
-PRAGUE = ZoneInfo("Europe/Prague")
 NEW_YORK = ZoneInfo("America/New_York")
 SECOND = timedelta(seconds=1)
 
@@ -42,10 +42,6 @@ def local(
     zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
 ) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=zone)
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # --- opening hours ------------------------------------------------------------------------------

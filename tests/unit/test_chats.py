@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,11 +23,10 @@ from stream.domain.events import (
     ChatTransferred,
     Event,
 )
-from stream.settings import Settings
+from tests.unit.conftest import BLACK_FRIDAY_MORNING as T0
+from tests.unit.conftest import agent_stats, named, struct
+from tests.unit.conftest import queue_label as label_of
 
-T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-SETTINGS = Settings(_env_file=None, queues=["orders", "returns", "payments", "general"])
-label_of = SETTINGS.queue_label
 KIND = Chats(label_of)
 
 
@@ -44,12 +43,8 @@ class Chat:
     ) -> list[Effect]:
         self.serial += 1
         at = T0 + timedelta(seconds=seconds)
-        event = cls(  # type: ignore[call-arg]
-            event_id=event_id or f"{self.chat_id}-e{self.serial}",
-            occurred_at=at.isoformat(),
-            chat_id=self.chat_id,
-            **fields,
-        )
+        event = struct(cls, at, event_id or f"{self.chat_id}-e{self.serial}",
+                       chat_id=self.chat_id, **fields)
         before = copy.deepcopy(self.state)
         new, effects = apply_chat(self.state, event, at, self.offset, label_of)
         assert self.state == before  # the old value is never mutated
@@ -71,18 +66,10 @@ class Chat:
         return self.state
 
 
-def named(effects: list[Effect], metric: str) -> list[Effect]:
-    return [e for e in effects if getattr(e, "metric", None) == metric]
-
-
 def metric_effects(effects: list[Effect]) -> list[Effect]:
     """The effects without the event-time window tallies and the agent scorecard stats (both
     tested on their own below)."""
     return [e for e in effects if not isinstance(e, Tally | AgentStat)]
-
-
-def agent_stats(effects: list[Effect]) -> list[Effect]:
-    return [e for e in effects if isinstance(e, AgentStat)]
 
 
 def tallies(effects: list[Effect]) -> list[Effect]:

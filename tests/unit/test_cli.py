@@ -9,9 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from stream.cli import app
+from tests.unit.conftest import SHIPPED_POLICY as SHIPPED
 
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "stream" / "data" / "sla-policy.yaml"
 runner = CliRunner()
 
 

@@ -1,4 +1,4 @@
-"""Clocks (stream/domain/clock.py) and the settings object (stream/settings.py, CONTRACT §6)."""
+"""Clocks (stream/domain/clock.py) and the settings object (stream/settings/, CONTRACT §6)."""
 
 from __future__ import annotations
 

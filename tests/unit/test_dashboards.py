@@ -8,34 +8,25 @@ Whether each query returns data is checked end to end against a real Prometheus 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.scripts import load
+from tests.unit.conftest import SHIPPED_POLICY
+
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "grafana"
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-dashboards = _load("supportpulse_grafana_dashboards", GRAFANA / "dashboards.py")
-panel_queries = _load("supportpulse_grafana_panel_queries", GRAFANA / "panel_queries.py")
+dashboards = load("grafana/dashboards.py")
+panel_queries = load("grafana/panel_queries.py")
 
 # CONTRACT.md §4: metric → labels. Histograms are listed by base name (`_bucket` adds `le`).
 CONTRACT_METRICS: dict[str, frozenset[str]] = {
@@ -653,7 +644,7 @@ def test_chat_service_level_counts_within_the_chat_target() -> None:
     from stream.domain.durations import parse_duration
     from stream.metrics import CHAT_WAIT_BUCKETS
 
-    policy = yaml.safe_load((ROOT / "stream/data/sla-policy.yaml").read_text(encoding="utf-8"))
+    policy = yaml.safe_load(SHIPPED_POLICY.read_text(encoding="utf-8"))
     chat = next(p for p in policy["policies"] if p["name"] == "chat")
     target = parse_duration(chat["targets"]["first_response"])
     assert target == dashboards.CHAT_TARGET_SECONDS == _alert_condition("ChatWaitOverTarget")[1]

@@ -14,17 +14,17 @@ No network, no Docker, no cluster: a few seconds.
 from __future__ import annotations
 
 import fnmatch
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path, PurePosixPath
-from types import ModuleType
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
+
+from tests.scripts import load
+from tests.unit.conftest import SHIPPED_POLICY
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "k8s" / "base"
@@ -53,18 +53,7 @@ WORKER_JOB = "supportpulse"
 GATEWAY_JOB = "supportpulse-gateway"
 
 
-def _load_module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-build_prometheusrule = _load_module(
-    "supportpulse_build_prometheusrule", ROOT / "deploy" / "k8s" / "build_prometheusrule.py"
-)
+build_prometheusrule = load("deploy/k8s/build_prometheusrule.py")
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,7 +238,7 @@ def test_statefulset_worker() -> None:
 def test_the_k8s_sla_policy_is_the_shipped_one() -> None:
     # kustomize cannot read outside its folder, so the base keeps a copy; a drifted copy once gave
     # converted chats the 2-minute chat target on k8s only.
-    shipped = (ROOT / "stream" / "data" / "sla-policy.yaml").read_bytes()
+    shipped = SHIPPED_POLICY.read_bytes()
     assert (BASE / "sla-policy.yml").read_bytes() == shipped
 
 

@@ -22,61 +22,14 @@ from stream.domain.events import (
     decode,
     key_for_dict,
 )
+from tests.unit.conftest import AT, CLOCK, DROP, EXAMPLES, event
+from tests.unit.conftest import BLACK_FRIDAY_NOON as NOW
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-AT = "2026-11-27T11:00:00Z"
-
-
-def now() -> datetime:
-    return NOW
+now = CLOCK.now
 
 
 def raw(obj: Any) -> bytes:
     return json.dumps(obj).encode()
-
-
-# One valid example per CONTRACT §1 type, with only the required fields, and the key field the
-# contract prescribes for its Kafka message key.
-EXAMPLES: dict[str, tuple[dict[str, Any], str]] = {
-    "ticket.created": (
-        {"ticket_id": "T1", "channel": "email", "priority": "high", "queue": "orders"},
-        "ticket_id",
-    ),
-    "ticket.replied": ({"ticket_id": "T1", "author": "agent"}, "ticket_id"),
-    "ticket.status_changed": ({"ticket_id": "T1", "status": "solved"}, "ticket_id"),
-    "ticket.assigned": ({"ticket_id": "T1", "agent_id": "A1"}, "ticket_id"),
-    "ticket.priority_changed": ({"ticket_id": "T1", "priority": "urgent"}, "ticket_id"),
-    "ticket.rated": ({"ticket_id": "T1", "score": 5}, "ticket_id"),
-    "ticket.effort_rated": ({"ticket_id": "T1", "score": 1}, "ticket_id"),
-    "chat.requested": ({"chat_id": "C1", "queue": "returns"}, "chat_id"),
-    "chat.accepted": ({"chat_id": "C1", "agent_id": "A1"}, "chat_id"),
-    "chat.message": ({"chat_id": "C1", "author": "customer"}, "chat_id"),
-    "chat.transferred": ({"chat_id": "C1", "queue": "payments"}, "chat_id"),
-    "chat.ended": ({"chat_id": "C1"}, "chat_id"),
-    "chat.abandoned": ({"chat_id": "C1"}, "chat_id"),
-    "chat.rated": ({"chat_id": "C1", "score": 3}, "chat_id"),
-    "chat.converted": ({"chat_id": "C1", "ticket_id": "T9"}, "chat_id"),
-    "agent.status_changed": (
-        {"agent_id": "A1", "status": "online", "queues": ["orders", "returns"]},
-        "agent_id",
-    ),
-    "order.placed": (
-        {"order_id": "O1", "customer_id": "K1", "amount": "19.90", "currency": "EUR"},
-        "customer_id",
-    ),
-    "campaign.shown": ({"campaign_id": "CMP1"}, "campaign_id"),
-    "selfservice.session": ({"session_id": "S1", "resolved": True}, "session_id"),
-}
-
-
-DROP = object()  # an override that removes the field
-
-
-def event(type_name: str, **override: Any) -> dict[str, Any]:
-    fields, _ = EXAMPLES[type_name]
-    body = {"type": type_name, "event_id": f"e-{type_name}", "occurred_at": AT, **fields}
-    body.update(override)
-    return {k: v for k, v in body.items() if v is not DROP}
 
 
 def rejected(value: bytes | None, **kwargs: Any) -> Rejection:

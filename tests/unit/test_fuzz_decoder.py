@@ -47,17 +47,16 @@ from tests.hostile import (
     nested,
     valid_event,
 )
+from tests.unit.conftest import BLACK_FRIDAY_NOON as NOW
+from tests.unit.conftest import CLOCK
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+now = CLOCK.now
+
 STREAMS = [None, "tickets", "chats", "agents", "commerce"]
 FUZZ = settings(
     max_examples=250, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-def now() -> datetime:
-    return NOW
 
 
 def check(raw: bytes | None, stream: str | None = None, max_bytes: int = 64 * 1024) -> Any:

@@ -28,18 +28,12 @@ from stream.domain.conversations import Chats, Tickets
 from stream.domain.events import Decoded, decode
 from stream.domain.partition import PartitionState
 from stream.domain.presence import Presence
-from stream.domain.sla import SlaRules
-from stream.shipped import shipped_policy
-from tests.hostile import VALID
+from tests.hostile import VALID, valid_event
+from tests.unit.conftest import BLACK_FRIDAY_NOON as NOW
+from tests.unit.conftest import CLOCK, shipped_rules
+from tests.unit.conftest import queue_label as label
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-RULES = SlaRules(shipped_policy())
-QUEUES = ("orders", "returns", "payments", "general")
-
-
-def label(queue: str | None) -> str:
-    return queue if queue in QUEUES else "other"
-
+RULES = shipped_rules()
 
 def kind_for(stream: str) -> Any:
     return {
@@ -108,7 +102,7 @@ def run(stream: str, events: list[dict[str, Any]]) -> None:
     kind = kind_for(stream)
     part: PartitionState[Any] = PartitionState(0, kind, timedelta(days=3))
     for offset, body in enumerate(events):
-        decoded = decode(json.dumps(body).encode(), lambda: NOW, stream=stream)
+        decoded = decode(json.dumps(body).encode(), CLOCK.now, stream=stream)
         if not isinstance(decoded, Decoded):
             continue
         key = next(body[f] for f in ID_FIELDS if f in body and f != "order_id")
@@ -156,5 +150,4 @@ def test_accepted_events_at_any_time_never_break_the_domain(
 def test_an_event_in_year_one_does_not_break_the_domain(stream: str, type_name: str) -> None:
     # The three crash sites found (calendar, Commerce._prune, Commerce.contact via the contact
     # that `run` adds for every commerce event).
-    run(stream, [{"type": type_name, "event_id": "y1", "occurred_at": YEAR_ONE.isoformat(),
-                  **VALID[type_name]}])
+    run(stream, [valid_event(type_name, event_id="y1", occurred_at=YEAR_ONE.isoformat())])

@@ -25,25 +25,16 @@ from stream.domain.events import (
     ChatEnded,
     ChatRequested,
     Decoded,
-    Event,
     TicketCreated,
     TicketStatusChanged,
 )
 from stream.domain.partition import PartitionState
-from stream.domain.sla import SlaRules
-from stream.shipped import shipped_policy
+from tests.unit.conftest import decoded as ev
+from tests.unit.conftest import queue_label as label
+from tests.unit.conftest import shipped_rules
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 RETENTION = timedelta(seconds=60)
-QUEUES = frozenset({"orders", "returns", "payments", "general"})
-
-
-def label(queue: str | None) -> str:
-    return queue if queue in QUEUES else "other"
-
-
-def ev(cls: type[Event], at: datetime, n: str, **fields: Any) -> Decoded:
-    return Decoded(cls(event_id=n, occurred_at=at.isoformat(), **fields), at)  # type: ignore[call-arg]
 
 
 def ticket_life(i: int, at: datetime) -> Iterator[tuple[str, Decoded]]:
@@ -146,7 +137,7 @@ def test_after_retention_only_open_conversations_remain(
 
 
 def test_sla_deadline_index_shrinks_with_the_table() -> None:
-    rules = SlaRules(shipped_policy())
+    rules = shipped_rules()
     part: PartitionState[Any] = PartitionState(0, Tickets(rules, label), RETENTION)
     for i in range(10_000):
         at = T0 + timedelta(seconds=i // 3)

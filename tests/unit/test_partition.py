@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -60,14 +60,11 @@ from stream.domain.partition import (
     sum_gauges,
 )
 from stream.domain.tickets import TicketState
+from tests.unit.conftest import BLACK_FRIDAY_MORNING as T0
+from tests.unit.conftest import decoded, shipped_rules
+from tests.unit.conftest import queue_label as label_of
 
-T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-QUEUES = frozenset({"orders", "returns", "payments", "general"})
 RETENTION = timedelta(hours=24)
-
-
-def label_of(queue: str | None) -> str:
-    return queue if queue in QUEUES else "other"
 
 
 def kind_of(name: str) -> Any:
@@ -79,11 +76,6 @@ class Msg:
     offset: int
     key: str
     decoded: Decoded
-
-
-def decoded(cls: type[Event], at: datetime, event_id: str, **fields: Any) -> Decoded:
-    event = cls(event_id=event_id, occurred_at=at.isoformat(), **fields)  # type: ignore[call-arg]
-    return Decoded(event, at)
 
 
 class Feed:
@@ -918,11 +910,9 @@ def test_sum_gauges_adds_partitions() -> None:
 
 def test_deadline_counts_are_kept_apart_from_the_gauges() -> None:
     from stream.domain.conversations import SLA_DUE
-    from stream.domain.sla import SlaRules
     from stream.rollups import build_partials
-    from stream.shipped import shipped_policy
 
-    rules = SlaRules(shipped_policy())
+    rules = shipped_rules()
     state: PartitionState[TicketState] = PartitionState(0, Tickets(rules, label_of), RETENTION)
     feed = Feed(0)
     feed(TicketCreated, "T1", T0, channel="email", priority="urgent", queue="orders",

@@ -3,13 +3,14 @@ order), either of them omitted meaning "unchanged" (CONTRACT §1 extension)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from stream.domain.events import AgentStatusChanged
 from stream.domain.presence import AGENT_CHAT_CAPACITY, AGENTS, AgentState, Presence
+from tests.unit.conftest import BLACK_FRIDAY_MORNING as T0
+from tests.unit.conftest import struct
 
-T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 KIND = Presence(lambda queue: queue or "other")
 
 
@@ -21,8 +22,8 @@ class Agent:
     def __call__(self, seconds: float, **fields: Any) -> AgentState:
         self.offset += 1
         at = T0 + timedelta(seconds=seconds)
-        event = AgentStatusChanged(event_id=f"e{self.offset}", occurred_at=at.isoformat(),
-                                   agent_id="A1", **{"queues": ["orders"], **fields})
+        event = struct(AgentStatusChanged, at, f"e{self.offset}", agent_id="A1",
+                       **{"queues": ["orders"], **fields})
         new, _ = KIND.apply(self.state, event, at, self.offset)
         assert new is not None
         self.state = new

@@ -28,9 +28,9 @@ from stream.simulator import (
     key_of,
     stream_of,
 )
+from tests.unit.conftest import PRAGUE
 
 Event = dict[str, object]
-PRAGUE = ZoneInfo("Europe/Prague")
 # Black Friday 2026, local midnight.
 BF_DAY = datetime(2026, 11, 27, tzinfo=PRAGUE)
 DAY = 86400.0

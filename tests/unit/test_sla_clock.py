@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
@@ -11,22 +9,11 @@ from hypothesis import strategies as st
 
 from stream.domain.calendar import CALENDAR_24X7, BusinessCalendar, Hours
 from stream.domain.sla_clock import SlaClock, deadlines_for
-from stream.domain.sla_policy import NoPolicyError, load_policy_book, parse_policy_text
+from stream.domain.sla_policy import NoPolicyError, parse_policy_text
+from stream.shipped import shipped_policy
+from tests.unit.conftest import prague, shipped_rules, utc
 
-PRAGUE = ZoneInfo("Europe/Prague")
-SHIPPED = Path(__file__).resolve().parents[2] / "stream" / "data" / "sla-policy.yaml"
 HOUR = 3600
-
-
-def prague(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=PRAGUE)
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
 
 SUPPORT_HOURS = BusinessCalendar(
     "support-hours",
@@ -223,7 +210,7 @@ def test_late_event_consumes_no_time() -> None:
 
 
 def test_deadlines_for_email_skips_christmas() -> None:
-    book = load_policy_book(SHIPPED)
+    book = shipped_policy()
     policy, deadlines = deadlines_for(
         book,
         "email",
@@ -242,7 +229,7 @@ def test_deadlines_for_email_skips_christmas() -> None:
 
 
 def test_deadlines_for_chat_social_and_urgent_orders() -> None:
-    book = load_policy_book(SHIPPED)
+    book = shipped_policy()
     created = utc(2026, 11, 27, 21)  # Black Friday, 22:00 Prague: after hours
     chat, chat_deadlines = deadlines_for(book, "chat", "normal", "general", None, created)
     assert chat.name == "chat"
@@ -265,7 +252,7 @@ def test_deadlines_for_chat_social_and_urgent_orders() -> None:
 
 
 def test_deadlines_for_rejects_naive_and_unmatched() -> None:
-    book = load_policy_book(SHIPPED)
+    book = shipped_policy()
     with pytest.raises(ValueError, match="timezone-aware"):
         deadlines_for(book, "email", "normal", None, None, datetime(2026, 12, 1))
     partial = parse_policy_text(
@@ -359,9 +346,8 @@ def test_status_agrees_with_deadline(
 def test_remembered_deadlines_equal_computed_ones(
     cases: list[tuple[BusinessCalendar, datetime, int, int, int]],
 ) -> None:
-    from stream.domain.sla import SlaRules
 
-    rules = SlaRules(load_policy_book(SHIPPED))
+    rules = shipped_rules()
     clocks = []
     for calendar, start, budget, consumed, state in cases:
         clock = SlaClock.start("resolution", budget, start)
@@ -379,9 +365,9 @@ def test_remembered_deadlines_equal_computed_ones(
 
 
 def test_remembered_deadlines_stay_bounded() -> None:
-    from stream.domain.sla import DEADLINE_MEMO_LIMIT, SlaRules
+    from stream.domain.sla import DEADLINE_MEMO_LIMIT
 
-    rules = SlaRules(load_policy_book(SHIPPED))
+    rules = shipped_rules()
     start = utc(2026, 12, 1, 9)
     for i in range(DEADLINE_MEMO_LIMIT + 10):
         clock = SlaClock.start("first_response", 60, start + timedelta(seconds=i))

@@ -21,8 +21,7 @@ from stream.domain.sla_policy import (
     parse_weekdays,
     validate_policy_text,
 )
-
-SHIPPED = Path(__file__).resolve().parents[2] / "stream" / "data" / "sla-policy.yaml"
+from tests.unit.conftest import SHIPPED_POLICY as SHIPPED
 
 CONTRACT_EXAMPLE = """\
 calendars:

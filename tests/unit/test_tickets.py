@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -27,9 +27,9 @@ from stream.domain.events import (
 )
 from stream.domain.sla import SlaRules
 from stream.domain.tickets import TicketState, apply_ticket
-from stream.shipped import shipped_policy
+from tests.unit.conftest import BLACK_FRIDAY_MORNING as T0
+from tests.unit.conftest import agent_stats, named, shipped_rules, struct
 
-T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 LATE = Count(fx.EVENTS_LATE, ("tickets",))
 
 
@@ -49,12 +49,8 @@ class Ticket:
     ) -> list[Effect]:
         self.serial += 1
         at = T0 + timedelta(minutes=minutes)
-        event = cls(  # type: ignore[call-arg]
-            event_id=event_id or f"{self.ticket_id}-e{self.serial}",
-            occurred_at=at.isoformat(),
-            ticket_id=self.ticket_id,
-            **fields,
-        )
+        event = struct(cls, at, event_id or f"{self.ticket_id}-e{self.serial}",
+                       ticket_id=self.ticket_id, **fields)
         before = copy.deepcopy(self.state)
         new, effects = apply_ticket(self.state, event, at, self.offset, self.rules)
         # The old value must stay untouched: the partition subtracts its gauge contributions.
@@ -78,17 +74,9 @@ class Ticket:
         return self.state
 
 
-def named(effects: list[Effect], metric: str) -> list[Effect]:
-    return [e for e in effects if getattr(e, "metric", None) == metric]
-
-
 def metric_effects(effects: list[Effect]) -> list[Effect]:
     """The effects without the agent scorecard stats (tested on their own below)."""
     return [e for e in effects if not isinstance(e, AgentStat)]
-
-
-def agent_stats(effects: list[Effect]) -> list[Effect]:
-    return [e for e in effects if isinstance(e, AgentStat)]
 
 
 def gauges(state: TicketState) -> set[tuple[str, tuple[str, ...]]]:
@@ -422,7 +410,7 @@ def test_retention_starts_when_solved_and_reopen_clears_it() -> None:
 def test_a_reopen_with_sla_rules_on_leaves_the_stored_value_untouched() -> None:
     """The helper asserts the old value is unchanged after every event (deep copy compared);
     with SLA rules on, a reopen resumes the met resolution clock of the stored track."""
-    t = Ticket(rules=SlaRules(shipped_policy()))
+    t = Ticket(rules=shipped_rules())
     t.create()
     t(TicketReplied, 5, author="agent", agent_id="A7")
     t(TicketStatusChanged, 60, status="solved")
@@ -436,7 +424,7 @@ def test_a_reopen_with_sla_rules_on_leaves_the_stored_value_untouched() -> None:
 
 def test_a_target_met_in_time_counts_as_met_and_a_late_one_only_as_breached() -> None:
     # Shipped email policy: first response within 4 business hours (Friday 10:00 Prague).
-    rules = SlaRules(shipped_policy())
+    rules = shipped_rules()
     on_time = Ticket("T1", rules=rules)
     on_time.create(priority="normal")
     effects = on_time(TicketReplied, 10, author="agent", agent_id="A7")
@@ -481,8 +469,8 @@ def test_agent_scorecard_stats() -> None:
 
 def test_creation_tallies_the_arrival_in_the_partition_windows() -> None:
     kind = Tickets(label_of=lambda q: q if q == "orders" else "other")
-    created = TicketCreated(event_id="c", occurred_at=T0.isoformat(), ticket_id="T1",
-                            channel="email", priority="high", queue="vip")
+    created = struct(TicketCreated, T0, "c", ticket_id="T1", channel="email", priority="high",
+                     queue="vip")
     state, effects = kind.apply(None, created, T0, 1)
     assert state is not None
     assert [e for e in effects if isinstance(e, Tally)] == [
@@ -490,8 +478,7 @@ def test_creation_tallies_the_arrival_in_the_partition_windows() -> None:
         Tally(fx.TICKET_ARRIVALS, "other", T0),
         Tally(fx.ARRIVALS_CHANNEL, "email", T0),
     ]
-    reply = TicketReplied(event_id="r", occurred_at=T0.isoformat(), ticket_id="T1",
-                          author="agent")
+    reply = struct(TicketReplied, T0, "r", ticket_id="T1", author="agent")
     _, effects = kind.apply(state, reply, T0 + timedelta(minutes=5), 2)
     assert not any(isinstance(e, Tally) for e in effects)
 
@@ -550,14 +537,13 @@ def test_a_converted_chat_ticket_is_timed_as_a_ticket_not_as_a_live_chat() -> No
     from stream.domain.chats import apply_chat
     from stream.domain.events import ChatRequested
 
-    rules = SlaRules(shipped_policy())
-    created = TicketCreated(event_id="e1", occurred_at=T0.isoformat(), ticket_id="T1",
-                            channel="chat", priority="normal", queue="orders")
+    rules = shipped_rules()
+    created = struct(TicketCreated, T0, "e1", ticket_id="T1", channel="chat", priority="normal",
+                     queue="orders")
     ticket, _ = apply_ticket(None, created, T0, 1, rules)
     assert ticket is not None and ticket.sla is not None
     assert ticket.sla.policy == "default"  # 4 business hours, not the live chat's 2 minutes
-    requested = ChatRequested(event_id="e2", occurred_at=T0.isoformat(), chat_id="C1",
-                              queue="orders")
+    requested = struct(ChatRequested, T0, "e2", chat_id="C1", queue="orders")
     chat, _ = apply_chat(None, requested, T0, 1, lambda q: q or "other", rules)
     assert chat is not None and chat.sla is not None
     assert chat.sla.policy == "chat"
