@@ -28,12 +28,13 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+# The checkout's `stream` and `benchmarks.workload` (run.py's input), not an installed copy.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from stream.app import Pipeline
 from stream.domain.clock import EventClock
 from stream.domain.events import STREAM_OF_TYPE, key_for_dict
 from stream.settings import Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/run.py's input
 
 
 @dataclass
@@ -64,7 +65,7 @@ def own_everything(pipeline: Pipeline, partitions: int) -> None:
 
 
 async def run(n: int) -> dict[str, Any]:
-    from run import black_friday  # the orchestrator's input: same profile, seed and start
+    from benchmarks.workload import black_friday  # run.py's input: same profile, seed, start
 
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
