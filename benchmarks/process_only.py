@@ -55,8 +55,12 @@ class CountingProducer:
     def __init__(self) -> None:
         self.sent = 0
 
-    async def send(self, *args: Any) -> None:
+    async def send(self, *args: Any) -> asyncio.Future[None]:
+        # As faust's producer: the awaited send returns the delivery future (awaited later).
         self.sent += 1
+        delivered = asyncio.get_running_loop().create_future()
+        delivered.set_result(None)
+        return delivered
 
 
 def own_everything(pipeline: Pipeline, partitions: int) -> None:
