@@ -47,6 +47,15 @@ STOP_TIMEOUT = 30.0
 BENCH_TUNING = {"SUPPORTPULSE_LOG_LEVEL": "info"}  # otherwise the worker's defaults
 
 
+def checkout_env() -> dict[str, str]:
+    """PYTHONPATH with this checkout first, for the scripts run by path (faust_baseline.py,
+    sla_sweep.py, domain_memory.py): they find `stream` through sys.path, where an installed
+    copy (a wheel, another worktree's editable install) must not stand in for the code under
+    test. Workers need nothing: `-m stream.cli` from the checkout finds it first."""
+    path = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": str(ROOT) + (os.pathsep + path if path else "")}
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -130,6 +139,7 @@ class BenchDeployment(Deployment):
         env = self.env(
             SUPPORTPULSE_APP_ID=app_id, SUPPORTPULSE_DATA_DIR=str(self.workdir / app_id),
             SUPPORTPULSE_WEB_PORT=str(port), BENCH_MODE=mode, SUPPORTPULSE_LOG_LEVEL="warn",
+            **checkout_env(),
         )
         argv = [PY, str(HERE / "faust_baseline.py"), "worker", "-l", "warn",
                 "--web-host", "127.0.0.1", "--web-port", str(port)]

@@ -19,17 +19,19 @@ method): requests/s of signed Chatwoot webhooks, and latency at 200 requests/s.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from typing import Any
 
-from benchmarks.harness import HERE, PY, ROOT, Bench, log
+from benchmarks.harness import HERE, PY, ROOT, Bench, checkout_env, log
 
 
 def script(name: str, *argv: str) -> Any:
     """The last stdout line of `benchmarks/<name> … --json`, decoded."""
     res = subprocess.run(
         [PY, str(HERE / name), *argv, "--json"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT, env={**os.environ, **checkout_env()}, capture_output=True, text=True,
+        check=True,
     )
     return json.loads(res.stdout.strip().splitlines()[-1])
 
