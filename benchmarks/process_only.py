@@ -28,12 +28,13 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+# The checkout's `stream` and `benchmarks.workload` (run.py's input), not an installed copy.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from stream.domain.clock import EventClock
 from stream.domain.events import STREAM_OF_TYPE, key_for_dict
 from stream.settings import Settings
 from stream.worker import Pipeline
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/run.py's input
 
 
 @dataclass
@@ -54,8 +55,12 @@ class CountingProducer:
     def __init__(self) -> None:
         self.sent = 0
 
-    async def send(self, *args: Any) -> None:
+    async def send(self, *args: Any) -> asyncio.Future[None]:
+        # As faust's producer: the awaited send returns the delivery future (awaited later).
         self.sent += 1
+        delivered = asyncio.get_running_loop().create_future()
+        delivered.set_result(None)
+        return delivered
 
 
 def own_everything(pipeline: Pipeline, partitions: int) -> None:
@@ -64,7 +69,7 @@ def own_everything(pipeline: Pipeline, partitions: int) -> None:
 
 
 async def run(n: int) -> dict[str, Any]:
-    from run import black_friday  # the orchestrator's input: same profile, seed and start
+    from benchmarks.workload import black_friday  # run.py's input: same profile, seed, start
 
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]

@@ -7,7 +7,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -74,8 +74,27 @@ def changelog_topics(settings: Settings) -> list[str]:
     ]
 
 
+class WorkerTopics(NamedTuple):
+    """What a worker sends to besides its changelogs: the outputs (CONTRACT §2) and its own
+    internal topics (partitioned like the input)."""
+
+    sla: str
+    staffing: str
+    dlq: str
+    sla_due: str
+    contacts: str
+    rollups: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> WorkerTopics:
+        app = settings.app_id
+        return cls(settings.topic_sla, settings.topic_staffing, settings.topic_dlq,
+                   f"{app}-sla-due", f"{app}-contacts", f"{app}-rollups")
+
+
 def internal_topics(settings: Settings) -> list[str]:
-    return [f"{settings.app_id}-{name}" for name in ("sla-due", "contacts", "rollups")]
+    topics = WorkerTopics.of(settings)
+    return [topics.sla_due, topics.contacts, topics.rollups]
 
 
 def route(settings: Settings, event: dict[str, Any]) -> tuple[str, bytes | None]:

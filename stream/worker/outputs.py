@@ -23,27 +23,13 @@ import redis.asyncio
 from stream.domain.commerce import ContactRecord
 from stream.domain.effects import AgentStat, Effect, Notice
 from stream.domain.events import Rejection
+from stream.kafka_io import WorkerTopics
 from stream.read_model import BackgroundWriter, ReadModel
 from stream.scorecards import Scorecards
-from stream.settings import Settings
 from stream.worker.customers import CustomerDays
 from stream.worker.state import SLA_STREAMS, Tables
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class InternalTopics:
-    """The worker's own topics besides the changelogs (created before it starts)."""
-
-    sla_due: str
-    contacts: str
-    rollups: str
-
-    @classmethod
-    def of(cls, settings: Settings) -> InternalTopics:
-        app = settings.app_id
-        return cls(f"{app}-sla-due", f"{app}-contacts", f"{app}-rollups")
 
 
 @dataclass
@@ -61,7 +47,7 @@ class Outputs:
     def __init__(
         self,
         producer: Callable[[], Any],
-        settings: Settings,
+        topics: WorkerTopics,
         tables: Tables,
         read_model: ReadModel,
         scorecards: Scorecards,
@@ -69,8 +55,7 @@ class Outputs:
         redis_down: Callable[[], None],
     ) -> None:
         self._producer = producer  # faust creates its producer late: look it up per send
-        self.settings = settings
-        self.topics = InternalTopics.of(settings)
+        self.topics = topics
         self.tables = tables
         self.read_model = read_model
         self.scorecards = scorecards
@@ -120,7 +105,7 @@ class Outputs:
             ("source_partition", str(message.partition).encode()),
             ("source_offset", str(message.offset).encode()),
         ]
-        await self._send(self.settings.topic_dlq, message.key, message.value, headers=headers)
+        await self._send(self.topics.dlq, message.key, message.value, headers=headers)
 
     # --- SLA notices ---------------------------------------------------------------------------
     async def publish_notices(
@@ -151,7 +136,7 @@ class Outputs:
                    for notice, ident, done in zip(notices, ids, sent, strict=True) if not done]
         delivered: list[tuple[str, str, str]] = []
         for attempt in itertools.count():
-            futures = [await self._send(self.settings.topic_sla, ident[0].encode(), payload)
+            futures = [await self._send(self.topics.sla, ident[0].encode(), payload)
                        for ident, payload in pending]
             results = await asyncio.gather(*futures, return_exceptions=True)
             errors = [r for r in results if isinstance(r, BaseException)]
@@ -193,7 +178,7 @@ class Outputs:
         await self._send(self.topics.rollups, key.encode(), self._json.encode(rollup))
 
     async def staffing(self, queue: str, event: Any) -> None:
-        await self._send(self.settings.topic_staffing, queue.encode(), self._json.encode(event))
+        await self._send(self.topics.staffing, queue.encode(), self._json.encode(event))
 
     # --- Redis, in the background ---------------------------------------------------------------
     async def _update_read_model(self, stream: str, partition: int, changed: Any) -> None:

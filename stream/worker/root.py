@@ -22,6 +22,7 @@ from stream.domain.clock import Clock
 from stream.domain.commerce import Commerce
 from stream.domain.sla import SlaRules
 from stream.domain.sla_policy import parse_policy_text
+from stream.kafka_io import WorkerTopics
 from stream.live import LiveCollector
 from stream.metrics import Metrics
 from stream.read_model import ReadModel
@@ -33,7 +34,7 @@ from stream.worker.customers import CustomerDays
 from stream.worker.faust_config import faust_settings
 from stream.worker.health import Health
 from stream.worker.ingest import Ingest
-from stream.worker.outputs import InternalTopics, Outputs
+from stream.worker.outputs import Outputs
 from stream.worker.owned import OwnedState
 from stream.worker.signals import signal_owner
 from stream.worker.stage_two import StageTwo
@@ -67,8 +68,8 @@ class Pipeline:
             self.tables[stream].on_ready = self.health.rebuild_on_ready(stream)
         scorecards = Scorecards(self.redis, s.app_id, tz)
         customers = CustomerDays(self.redis, s.app_id, tz)
-        self.outputs = Outputs(lambda: self.app.producer, s, self.tables, self.read_model,
-                               scorecards, customers, self.health.redis_down)
+        self.outputs = Outputs(lambda: self.app.producer, WorkerTopics.of(s), self.tables,
+                               self.read_model, scorecards, customers, self.health.redis_down)
         self.writer = self.outputs.writer
         self.ingest = Ingest(clock, self.tables, self.metrics, commerce,
                              max_event_bytes=s.max_event_bytes,
@@ -116,7 +117,7 @@ class Pipeline:
     def on_assigned(self, assigned: Iterable[Any]) -> None:
         assigned = list(assigned)
         self.health.assigned_once = True
-        rollups = InternalTopics.of(self.settings).rollups
+        rollups = WorkerTopics.of(self.settings).rollups
         self.signals.assign(tp.partition for tp in assigned if tp.topic == rollups)
         for stream, table in self.tables.items():
             topic = self.settings.input_topics[stream]

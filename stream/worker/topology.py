@@ -14,8 +14,8 @@ from typing import Any
 
 import faust
 
+from stream.kafka_io import WorkerTopics
 from stream.settings import Settings
-from stream.worker.outputs import InternalTopics
 from stream.worker.state import Tables
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Handlers:
 
 def wire(app: faust.App, settings: Settings, tables: Tables, handlers: Handlers) -> None:
     s = settings
-    internal = InternalTopics.of(s)
+    topics = WorkerTopics.of(s)
 
     def raw_topic(name: str, internal: bool = False, compacting: bool | None = None) -> Any:
         return app.topic(
@@ -54,11 +54,11 @@ def wire(app: faust.App, settings: Settings, tables: Tables, handlers: Handlers)
 
         return agent
 
-    declared = [raw_topic(s.topic_dlq), raw_topic(s.topic_sla), raw_topic(s.topic_staffing)]
+    declared = [raw_topic(topics.dlq), raw_topic(topics.sla), raw_topic(topics.staffing)]
     declared += [raw_topic(t.topic, internal=True) for t in tables.values()]
-    for name, handle in ((internal.sla_due, handlers.sla_due),
-                         (internal.contacts, handlers.contacts),
-                         (internal.rollups, handlers.rollups)):
+    for name, handle in ((topics.sla_due, handlers.sla_due),
+                         (topics.contacts, handlers.contacts),
+                         (topics.rollups, handlers.rollups)):
         topic = raw_topic(name, internal=True, compacting=False)
         declared.append(topic)
         app.agent(topic, name=f"{s.app_id}.{name.removeprefix(s.app_id + '-')}")(batched(handle))

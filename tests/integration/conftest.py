@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from stream.embedded import Broker, Redis, StackError
-from tests.integration.fixtures import REQUIRE_ALL, Deployment
+from tests.deployment import Deployment
+from tests.integration.fixtures import REQUIRE_ALL
 
 
 def missing(what: str) -> None:
@@ -49,26 +50,20 @@ def redis_server() -> Iterator[Redis]:
 def deployment_factory(
     broker: Broker, redis_server: Redis, tmp_path: Path
 ) -> Iterator[Callable[..., Deployment]]:
-    workers = []
+    made: list[Deployment] = []
 
     def make(partitions: int = 4, **extra_env: str) -> Deployment:
         deployment = Deployment(
             broker.bootstrap, redis_server.url, tmp_path, partitions, extra_env=extra_env
         )
         deployment.create_topics()
-        original = deployment.worker
-
-        def tracked(*args: object, **kwargs: str) -> object:
-            worker = original(*args, **kwargs)  # type: ignore[arg-type]
-            workers.append(worker)
-            return worker
-
-        deployment.worker = tracked  # type: ignore[method-assign]
+        made.append(deployment)
         return deployment
 
     yield make
-    for worker in workers:
-        worker.kill()
+    for deployment in made:
+        for worker in deployment.workers:
+            worker.kill()
 
 
 @pytest.fixture
