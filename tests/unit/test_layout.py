@@ -18,8 +18,6 @@ ROOT = STREAM / "worker" / "root.py"
 # The worker's composition root, the CLI entry, and the simulator's own composition root
 # (`generate` wires its ten subject modules together; the package is pure and separate).
 MAY_IMPORT_MANY = {ROOT, STREAM / "cli" / "__init__.py", STREAM / "simulator" / "run.py"}
-PACKAGES = {"stream", "stream.domain", "stream.worker", "stream.gateway", "stream.cli",
-            "stream.simulator"}
 
 
 def modules() -> list[Path]:
@@ -31,10 +29,13 @@ def project_imports(path: Path) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module in PACKAGES:
-                found.update(f"{node.module}.{alias.name}" for alias in node.names)
-            elif node.module.startswith("stream."):
-                found.add(node.module)
+            if node.module != "stream" and not node.module.startswith("stream."):
+                continue
+            package = STREAM.parent / node.module.replace(".", "/")
+            for alias in node.names:  # `from stream import shipped` imports stream.shipped
+                is_module = (package / f"{alias.name}.py").exists() or (
+                    package / alias.name).is_dir()
+                found.add(f"{node.module}.{alias.name}" if is_module else node.module)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("stream."))
     return found
