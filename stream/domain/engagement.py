@@ -1,0 +1,139 @@
+"""Customer engagement over event-time windows (CONTRACT §4, second round: engagement).
+
+Each customer (the commerce table, keyed and co-partitioned by customer id) keeps the orders of
+the longest window and the instant of their latest support contact, together with `as_of`: the
+instant its windows end at. A window is (as_of − N × 86,400 s, as_of]. The customer's gauge
+contributions are then exact for every "now" in [as_of, next_due): nothing enters a window
+without an event, and `next_due` is the first instant an order or the contact leaves one. The
+partition's due heap wakes the customer at that instant, and the sweep's command moves as_of
+there (applied by the sla-due agent: timers never write tables, invariant 3). `as_of` is the
+later of the last evaluation and the customer's latest event, so the gauges depend only on the
+events and the clock — a replay, a shifted replay or a recovery gives the same numbers — and a
+recovered value that is behind is simply due again (invariants 2, 4, 6).
+
+Amounts are ints in ten-thousandths of the currency unit (ISO 4217's finest minor unit has four
+decimal places), so revenue sums are exact; an amount with finer fractions is rounded half-even.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Final
+
+import msgspec
+
+from stream.domain import gauges as g
+
+GaugeKey = tuple[str, tuple[str, ...]]
+
+_US: Final = timedelta(microseconds=1)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+DAY_US: Final = 86_400 * 1_000_000
+
+# (label, length in µs); the longest decides how long a customer's orders are kept.
+WINDOWS: Final = (("30d", 30 * DAY_US), ("365d", 365 * DAY_US))
+LONGEST_US: Final = max(span for _, span in WINDOWS)
+LONGEST: Final = timedelta(microseconds=LONGEST_US)
+ALL, CONTACTED, NOT_CONTACTED = "all", "contacted", "not_contacted"
+SEGMENTS: Final = (ALL, CONTACTED, NOT_CONTACTED)
+GUEST_LABELS: Final = ("yes", "no")
+
+AMOUNT_SCALE: Final = g.WINDOW_REVENUE.scale  # 10,000
+_PLAIN = re.compile(r"(\d{1,13})(?:\.(\d{1,4}))?")
+_EXACT = Context(prec=100, rounding=ROUND_HALF_EVEN, Emin=-10**9, Emax=10**9)
+
+
+def micros(at: datetime) -> int:
+    return (at - _EPOCH) // _US
+
+
+def instant(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def scaled_amount(amount: str | float) -> int:
+    """A §1 amount (decimal string or JSON number) in ten-thousandths, exactly."""
+    text = amount if isinstance(amount, str) else repr(amount)
+    plain = _PLAIN.fullmatch(text)
+    if plain is not None:  # the usual "49.90": integer arithmetic only
+        whole, fraction = plain.groups()
+        return int(whole) * AMOUNT_SCALE + int((fraction or "").ljust(4, "0"))
+    value = Decimal(text).scaleb(4, _EXACT)
+    return int(value.to_integral_value(ROUND_HALF_EVEN, _EXACT))
+
+
+class Purchase(msgspec.Struct, array_like=True, gc=False):
+    """One order inside the longest window. Never mutated: old and new states share them."""
+
+    at: int  # occurred_at, µs since the epoch
+    amount: int  # ten-thousandths of the currency unit
+    currency: str  # ISO 4217 code as received (the label is chosen at scrape time)
+    guest: bool = False
+    assisted: bool = False
+
+    def __post_init__(self) -> None:
+        # One string object per code for the whole table, also for values read back from the
+        # changelog (≈ 52 B per order otherwise).
+        self.currency = sys.intern(self.currency)
+
+
+def prune(purchases: list[Purchase], as_of: int) -> list[Purchase]:
+    """The purchases still inside the longest window ending at `as_of`."""
+    start = as_of - LONGEST_US
+    if all(p.at > start for p in purchases):
+        return purchases
+    return [p for p in purchases if p.at > start]
+
+
+def _contacted(last_contact: int | None, start: int) -> bool:
+    return last_contact is not None and last_contact > start
+
+
+def contributions(
+    purchases: Sequence[Purchase], last_contact: int | None, as_of: int,
+    currency_of: Callable[[str | None], str],
+) -> dict[GaugeKey, int]:
+    """The window gauges this customer counts in, as of `as_of` (weights: orders, revenue)."""
+    out: dict[GaugeKey, int] = {}
+    if not purchases:
+        return out
+    for window, span in WINDOWS:
+        start = as_of - span
+        inside = [p for p in purchases if p.at > start]
+        if not inside:
+            continue
+        segment = CONTACTED if _contacted(last_contact, start) else NOT_CONTACTED
+        for seg in (ALL, segment):
+            out[(g.WINDOW_CUSTOMERS.key, (window, seg))] = 1
+            if len(inside) > 1:
+                out[(g.WINDOW_REPEAT_CUSTOMERS.key, (window, seg))] = 1
+            for p in inside:
+                currency = currency_of(p.currency)
+                orders = (g.WINDOW_ORDERS.key, (window, seg, "yes" if p.guest else "no", currency))
+                out[orders] = out.get(orders, 0) + 1
+                revenue = (g.WINDOW_REVENUE.key, (window, seg, currency))
+                out[revenue] = out.get(revenue, 0) + p.amount
+    return out
+
+
+def next_change(
+    purchases: Sequence[Purchase], last_contact: int | None, as_of: int
+) -> int | None:
+    """The first instant after `as_of` at which an order or the contact leaves a window that
+    holds an order (nothing else changes a contribution without an event); None if none."""
+    due: int | None = None
+    for _, span in WINDOWS:
+        start = as_of - span
+        first = min((p.at for p in purchases if p.at > start), default=None)
+        if first is None:
+            continue
+        leaves = first + span
+        if last_contact is not None and start < last_contact:
+            leaves = min(leaves, last_contact + span)  # the segment flips to not_contacted
+        if due is None or leaves < due:
+            due = leaves
+    return due
