@@ -54,19 +54,20 @@ class CustomerState(msgspec.Struct, array_like=True):
     offset: int
     updated_at: datetime
     recent: Recent
-    contacts: list[Contact] = msgspec.field(default_factory=list)
+    # Tuples, not lists: the empty one is shared, and one of one item is 48 B, not 88 B.
+    contacts: tuple[Contact, ...] = ()
     orders: list[Order] | None = None  # before issue 15 only; now in `purchases`
     # Orders inside the longest window, in arrival order (also the assisted join's orders).
-    purchases: list[Purchase] = msgspec.field(default_factory=list)
+    purchases: tuple[Purchase, ...] = ()
     last_contact: int | None = None  # µs since the epoch; the latest contact, any age
     as_of: int = 0  # µs since the epoch: where this customer's windows end (engagement.py)
 
     def __post_init__(self) -> None:
         if self.orders:
-            self.purchases = [
+            self.purchases = (*(
                 Purchase(micros(o.at), scaled_amount(o.amount), o.currency, False, o.assisted)
                 for o in self.orders
-            ] + self.purchases
+            ), *self.purchases)
             self.orders = None
         if not self.as_of:
             self.as_of = micros(self.updated_at)
@@ -96,7 +97,16 @@ class Commerce:
 
     def __init__(self, window: timedelta, currency_of: LabelOf) -> None:
         self.window = window
-        self.currency_of = currency_of
+        labels: dict[str | None, str] = {}  # ≤ 26³ ISO 4217-shaped codes: bounded
+
+        def label(code: str | None) -> str:
+            found = labels.get(code)
+            if found is None:
+                found = labels[code] = currency_of(code)
+            return found
+
+        # Asked per order several times per event (the window gauges' contributions).
+        self.currency_of: LabelOf = label
         self._window_us = window // timedelta(microseconds=1)
 
     @property
@@ -139,7 +149,7 @@ class Commerce:
         if any(at - self.window <= c.at <= at for c in state.contacts):
             purchase.assisted = True  # not shared yet
             effects += _assisted_effects(purchase, self.currency_of)
-        state.purchases = eng.prune([*state.purchases, purchase], state.as_of)
+        state.purchases = eng.prune((*state.purchases, purchase), state.as_of)
         return state, effects
 
     def contact(
@@ -162,7 +172,7 @@ class Commerce:
         state.as_of = max(state.as_of, at_us)
         last = state.last_contact
         state.last_contact = at_us if last is None else max(last, at_us)
-        state.contacts = [*state.contacts, Contact(record.conversation_id, record.at)][
+        state.contacts = (*state.contacts, Contact(record.conversation_id, record.at))[
             -MAX_REMEMBERED:
         ]
         effects: list[Effect] = []
@@ -172,8 +182,9 @@ class Commerce:
                 p = msgspec.structs.replace(p, assisted=True)
                 effects += _assisted_effects(p, self.currency_of)
             purchases.append(p)
-        state.purchases = eng.prune(purchases, state.as_of)
-        state.contacts = [c for c in state.contacts if c.at >= state.updated_at - self.window]
+        state.purchases = eng.prune(tuple(purchases), state.as_of)
+        oldest_contact = state.updated_at - self.window
+        state.contacts = tuple(c for c in state.contacts if c.at >= oldest_contact)
         return state, effects
 
     def contributions(self, state: CustomerState) -> dict[GaugeKey, int]:

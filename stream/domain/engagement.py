@@ -81,12 +81,16 @@ class Purchase(msgspec.Struct, array_like=True, gc=False):
         self.currency = sys.intern(self.currency)
 
 
-def prune(purchases: list[Purchase], as_of: int) -> list[Purchase]:
+def prune(purchases: tuple[Purchase, ...], as_of: int) -> tuple[Purchase, ...]:
     """The purchases still inside the longest window ending at `as_of`."""
     start = as_of - LONGEST_US
     if all(p.at > start for p in purchases):
         return purchases
-    return [p for p in purchases if p.at > start]
+    return tuple(p for p in purchases if p.at > start)
+
+
+_CUSTOMERS, _REPEAT = g.WINDOW_CUSTOMERS.key, g.WINDOW_REPEAT_CUSTOMERS.key
+_ORDERS, _REVENUE = g.WINDOW_ORDERS.key, g.WINDOW_REVENUE.key
 
 
 def _contacted(last_contact: int | None, start: int) -> bool:
@@ -107,16 +111,31 @@ def contributions(
         if not inside:
             continue
         segment = CONTACTED if _contacted(last_contact, start) else NOT_CONTACTED
+        if len(inside) == 1:  # most customers: no sums to build (the swap runs this twice)
+            p = inside[0]
+            currency = currency_of(p.currency)
+            guest = "yes" if p.guest else "no"
+            for seg in (ALL, segment):
+                out[(_CUSTOMERS, (window, seg))] = 1
+                out[(_ORDERS, (window, seg, guest, currency))] = 1
+                out[(_REVENUE, (window, seg, currency))] = p.amount
+            continue
+        orders: dict[tuple[bool, str], int] = {}
+        revenue: dict[str, int] = {}
+        for p in inside:
+            kind = (p.guest, p.currency)
+            orders[kind] = orders.get(kind, 0) + 1
+            revenue[p.currency] = revenue.get(p.currency, 0) + p.amount
         for seg in (ALL, segment):
-            out[(g.WINDOW_CUSTOMERS.key, (window, seg))] = 1
-            if len(inside) > 1:
-                out[(g.WINDOW_REPEAT_CUSTOMERS.key, (window, seg))] = 1
-            for p in inside:
-                currency = currency_of(p.currency)
-                orders = (g.WINDOW_ORDERS.key, (window, seg, "yes" if p.guest else "no", currency))
-                out[orders] = out.get(orders, 0) + 1
-                revenue = (g.WINDOW_REVENUE.key, (window, seg, currency))
-                out[revenue] = out.get(revenue, 0) + p.amount
+            out[(_CUSTOMERS, (window, seg))] = 1
+            out[(_REPEAT, (window, seg))] = 1
+            for (placed_as_guest, code), count in orders.items():
+                key: GaugeKey = (_ORDERS, (window, seg, "yes" if placed_as_guest else "no",
+                                           currency_of(code)))
+                out[key] = out.get(key, 0) + count
+            for code, amount in revenue.items():
+                key = (_REVENUE, (window, seg, currency_of(code)))
+                out[key] = out.get(key, 0) + amount
     return out
 
 
