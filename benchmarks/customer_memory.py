@@ -61,7 +61,7 @@ def order(n: int, customer: int, at: datetime) -> Decoded:
     fields: dict[str, Any] = {
         "event_id": f"sim-1a2b3c4d-{n}", "occurred_at": "", "order_id": f"O-1a2b3c4d-{n}",
         "customer_id": f"cust-{customer:07d}", "amount": f"{20 + (n * 37) % 9000 / 100:.2f}",
-        "currency": CURRENCIES[n % 3],
+        "currency": CURRENCIES[customer % 3],  # a customer pays in one currency
     }
     if HAS_GUEST:
         fields["guest"] = n % 4 == 0

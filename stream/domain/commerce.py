@@ -57,17 +57,17 @@ class CustomerState(msgspec.Struct, array_like=True):
     # Tuples, not lists: the empty one is shared, and one of one item is 48 B, not 88 B.
     contacts: tuple[Contact, ...] = ()
     orders: list[Order] | None = None  # before issue 15 only; now in `purchases`
-    # Orders inside the longest window, in arrival order (also the assisted join's orders).
+    # Orders inside the longest window in event-time order (also the assisted join's orders).
     purchases: tuple[Purchase, ...] = ()
     last_contact: int | None = None  # µs since the epoch; the latest contact, any age
     as_of: int = 0  # µs since the epoch: where this customer's windows end (engagement.py)
 
     def __post_init__(self) -> None:
         if self.orders:
-            self.purchases = (*(
+            self.purchases = tuple(sorted((*(
                 Purchase(micros(o.at), scaled_amount(o.amount), o.currency, False, o.assisted)
                 for o in self.orders
-            ), *self.purchases)
+            ), *self.purchases), key=lambda p: p.at))
             self.orders = None
         if not self.as_of:
             self.as_of = micros(self.updated_at)
@@ -149,7 +149,7 @@ class Commerce:
         if any(at - self.window <= c.at <= at for c in state.contacts):
             purchase.assisted = True  # not shared yet
             effects += _assisted_effects(purchase, self.currency_of)
-        state.purchases = eng.prune((*state.purchases, purchase), state.as_of)
+        state.purchases = eng.prune(eng.added(state.purchases, purchase), state.as_of)
         return state, effects
 
     def contact(

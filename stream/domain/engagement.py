@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Final
@@ -81,12 +82,28 @@ class Purchase(msgspec.Struct, array_like=True, gc=False):
         self.currency = sys.intern(self.currency)
 
 
+def _at(purchase: Purchase) -> int:
+    return purchase.at
+
+
+def _inside(purchases: tuple[Purchase, ...], start: int) -> tuple[Purchase, ...]:
+    """The purchases after `start` (purchases are kept in event-time order: a suffix)."""
+    return purchases[bisect_right(purchases, start, key=_at):]
+
+
+def added(purchases: tuple[Purchase, ...], purchase: Purchase) -> tuple[Purchase, ...]:
+    """`purchases` with one more, in event-time order (a late order goes before later ones)."""
+    if not purchases or purchases[-1].at <= purchase.at:
+        return (*purchases, purchase)
+    i = bisect_right(purchases, purchase.at, key=_at)
+    return (*purchases[:i], purchase, *purchases[i:])
+
+
 def prune(purchases: tuple[Purchase, ...], as_of: int) -> tuple[Purchase, ...]:
     """The purchases still inside the longest window ending at `as_of`."""
-    start = as_of - LONGEST_US
-    if all(p.at > start for p in purchases):
+    if not purchases or purchases[0].at > as_of - LONGEST_US:
         return purchases
-    return tuple(p for p in purchases if p.at > start)
+    return _inside(purchases, as_of - LONGEST_US)
 
 
 _CUSTOMERS, _REPEAT = g.WINDOW_CUSTOMERS.key, g.WINDOW_REPEAT_CUSTOMERS.key
@@ -98,59 +115,69 @@ def _contacted(last_contact: int | None, start: int) -> bool:
 
 
 def contributions(
-    purchases: Sequence[Purchase], last_contact: int | None, as_of: int,
+    purchases: tuple[Purchase, ...], last_contact: int | None, as_of: int,
     currency_of: Callable[[str | None], str],
 ) -> dict[GaugeKey, int]:
-    """The window gauges this customer counts in, as of `as_of` (weights: orders, revenue)."""
+    """The window gauges this customer counts in, as of `as_of` (weights: orders, revenue).
+
+    The partition swaps a value's contributions on every change (the old value's, then the
+    new one's), so this runs twice per order event: sums per window first, then the segments.
+    """
     out: dict[GaugeKey, int] = {}
     if not purchases:
         return out
     for window, span in WINDOWS:
         start = as_of - span
-        inside = [p for p in purchases if p.at > start]
+        inside = _inside(purchases, start)
         if not inside:
             continue
-        segment = CONTACTED if _contacted(last_contact, start) else NOT_CONTACTED
-        if len(inside) == 1:  # most customers: no sums to build (the swap runs this twice)
-            p = inside[0]
-            currency = currency_of(p.currency)
-            guest = "yes" if p.guest else "no"
-            for seg in (ALL, segment):
+        segments = (ALL, CONTACTED if _contacted(last_contact, start) else NOT_CONTACTED)
+        n = len(inside)
+        code = inside[0].currency
+        if all(p.currency is code for p in inside):  # one currency (interned codes)
+            currency = currency_of(code)
+            guests = sum(1 for p in inside if p.guest)
+            total = sum(p.amount for p in inside)
+            for seg in segments:
                 out[(_CUSTOMERS, (window, seg))] = 1
-                out[(_ORDERS, (window, seg, guest, currency))] = 1
-                out[(_REVENUE, (window, seg, currency))] = p.amount
+                if n > 1:
+                    out[(_REPEAT, (window, seg))] = 1
+                if guests:
+                    out[(_ORDERS, (window, seg, "yes", currency))] = guests
+                if n > guests:
+                    out[(_ORDERS, (window, seg, "no", currency))] = n - guests
+                out[(_REVENUE, (window, seg, currency))] = total
             continue
-        orders: dict[tuple[bool, str], int] = {}
+        # Several currencies: sums per (guest, currency label), then per segment.
+        orders: dict[tuple[str, str], int] = {}
         revenue: dict[str, int] = {}
         for p in inside:
-            kind = (p.guest, p.currency)
+            currency = currency_of(p.currency)
+            kind = ("yes" if p.guest else "no", currency)
             orders[kind] = orders.get(kind, 0) + 1
-            revenue[p.currency] = revenue.get(p.currency, 0) + p.amount
-        for seg in (ALL, segment):
+            revenue[currency] = revenue.get(currency, 0) + p.amount
+        for seg in segments:
             out[(_CUSTOMERS, (window, seg))] = 1
             out[(_REPEAT, (window, seg))] = 1
-            for (placed_as_guest, code), count in orders.items():
-                key: GaugeKey = (_ORDERS, (window, seg, "yes" if placed_as_guest else "no",
-                                           currency_of(code)))
-                out[key] = out.get(key, 0) + count
-            for code, amount in revenue.items():
-                key = (_REVENUE, (window, seg, currency_of(code)))
-                out[key] = out.get(key, 0) + amount
+            for (guest, currency), count in orders.items():
+                out[(_ORDERS, (window, seg, guest, currency))] = count
+            for currency, amount in revenue.items():
+                out[(_REVENUE, (window, seg, currency))] = amount
     return out
 
 
 def next_change(
-    purchases: Sequence[Purchase], last_contact: int | None, as_of: int
+    purchases: tuple[Purchase, ...], last_contact: int | None, as_of: int
 ) -> int | None:
     """The first instant after `as_of` at which an order or the contact leaves a window that
     holds an order (nothing else changes a contribution without an event); None if none."""
     due: int | None = None
     for _, span in WINDOWS:
         start = as_of - span
-        first = min((p.at for p in purchases if p.at > start), default=None)
-        if first is None:
+        inside = _inside(purchases, start)
+        if not inside:
             continue
-        leaves = first + span
+        leaves = inside[0].at + span
         if last_contact is not None and start < last_contact:
             leaves = min(leaves, last_contact + span)  # the segment flips to not_contacted
         if due is None or leaves < due:
