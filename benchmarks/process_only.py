@@ -46,11 +46,6 @@ class Message:
     value: bytes
 
 
-@dataclass
-class Event:
-    message: Message
-
-
 class CountingProducer:
     def __init__(self) -> None:
         self.sent = 0
@@ -83,7 +78,7 @@ async def run(n: int) -> dict[str, Any]:
     pipeline.writer.submit = lambda job, on_drop=None: dropped.append(job)  # type: ignore[method-assign]
     own_everything(pipeline, settings.partitions)
     topics = settings.input_topics
-    encoded: dict[str, list[Event]] = {s: [] for s in topics}
+    encoded: dict[str, list[Message]] = {s: [] for s in topics}
     offsets: dict[tuple[str, int], int] = {}
     for body in black_friday(n):
         stream = STREAM_OF_TYPE[str(body["type"])]
@@ -91,9 +86,9 @@ async def run(n: int) -> dict[str, Any]:
         partition = zlib.crc32(key.encode()) % settings.partitions
         offset = offsets.get((stream, partition), -1) + 1
         offsets[(stream, partition)] = offset
-        encoded[stream].append(Event(Message(
+        encoded[stream].append(Message(
             topics[stream], partition, offset, key.encode(), json.dumps(body).encode(),
-        )))
+        ))
     total = sum(len(v) for v in encoded.values())
     batch = settings.batch_max
     cpu, wall = time.process_time(), time.perf_counter()

@@ -27,6 +27,7 @@ ENTRY_TTL_SECONDS = 30 * 86400
 # Dedupe markers only have to outlive a crash-and-replay window (minutes); a day keeps Redis
 # bounded by one day's SLA events.
 SENT_MARKER_TTL_SECONDS = 86400
+MARK_TIMEOUT_SECONDS = 1.0
 
 
 class BackgroundWriter:
@@ -259,14 +260,17 @@ class ReadModel:
         return [value is not None for value in values]
 
     async def mark_sent(self, notices: Sequence[tuple[str, str, str]]) -> None:
+        """Record delivered SLA events; bounded to one second, as it is on the processing path
+        (the at-risk lists go through the background writer instead)."""
         if not notices:
             return
         pipe = self.client.pipeline(transaction=False)
         for notice in notices:
             pipe.set(self._sent_key(*notice), b"1", ex=SENT_MARKER_TTL_SECONDS)
         try:
-            await pipe.execute()
-        except (redis.RedisError, OSError):
+            async with asyncio.timeout(MARK_TIMEOUT_SECONDS):
+                await pipe.execute()
+        except (redis.RedisError, OSError, TimeoutError):
             log.warning("could not record %d sent SLA events in Redis", len(notices))
 
 

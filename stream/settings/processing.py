@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -20,6 +22,16 @@ class ProcessingSettings(BaseModel):
         description="How long ended conversations stay in the tables, in event time.",
     )
     batch_max: int = Field(default=2000, ge=1, description="Agent batch size.")
+    # Bulk hands each partition's fetched records to the worker as one batch (see
+    # stream/kafka_consumer.py); faust's per-message delivery is kept only so the benchmark can
+    # measure the two side by side.
+    ingest_path: Literal["bulk", "faust"] = Field(
+        default="bulk",
+        description=(
+            "How fetched records reach the worker: `bulk` (one batch per partition and fetch) or"
+            " `faust` (faust's per-message streams; a benchmark comparison, not for production)."
+        ),
+    )
     batch_within_seconds: float = Field(default=0.05, gt=0, description="Agent batch wait.")
     commit_interval_seconds: float = Field(
         default=1.0, gt=0, description="Source offset commit interval."

@@ -44,23 +44,30 @@ class Ingest:
         self._contact_decoder = msgspec.json.Decoder(ContactRecord)
 
     async def apply(self, stream: str, batch: Sequence[Any]) -> Outcome:
-        """Apply a batch of one input topic's messages (faust events) to the owned partitions."""
+        """Apply a batch of one input topic's messages to the owned partitions.
+
+        A message is anything with faust's `topic`, `partition`, `offset`, `key` and `value`.
+        A partition revoked during a batch is left to its new owner; the consumer does not let
+        a revocation finish while a batch it handed over is unacknowledged, so looking each
+        partition up once per batch is enough.
+        """
         table = self.tables.get(stream)
         metrics, clock = self.metrics, self.clock
         # Under the event clock, "now" for a future-dated check is still the wall clock.
         wall = _utcnow if repr(clock) == "event" else clock.now
         out = Outcome(stream)
-        for event in batch:
-            message = event.message
+        parts: dict[int, PartitionState[Any] | None] = {}
+        for message in batch:
             decoded = decode(
                 message.value, wall, stream=stream,
                 max_bytes=self.max_event_bytes, max_future_seconds=self.max_future_seconds,
             )
             part: PartitionState[Any] | None = None
             if table is not None:
-                part = await table.partition(message.partition)
+                p = message.partition
+                part = parts[p] if p in parts else parts.setdefault(p, await table.partition(p))
                 if part is None:
-                    continue  # revoked during the batch: the new owner processes it
+                    continue  # not owned (revoked): the new owner processes it
             if not isinstance(decoded, Rejection):
                 key = conversation_key(decoded.event)
                 if message.key is not None and message.key != key.encode():
@@ -106,8 +113,7 @@ class Ingest:
     async def apply_contacts(self, batch: Sequence[Any]) -> None:
         """The commerce join: contacts re-keyed by customer id meet the customer's orders."""
         table = self.tables["commerce"]
-        for event in batch:
-            message = event.message
+        for message in batch:
             try:
                 record = self._contact_decoder.decode(message.value)
             except msgspec.DecodeError:

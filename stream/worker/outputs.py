@@ -112,13 +112,17 @@ class Outputs:
         self, effects: Sequence[Effect], now: datetime, *, check: bool | None = None
     ) -> None:
         """Send `support.sla` events, skipping those an earlier incarnation already sent, and
-        return only once the broker has them.
+        return only once the broker has them and Redis has their markers.
 
         The changelog records that say a notice was sent are written after this returns. The
         producer does not deliver in send order across partitions (a partition with a request in
         flight waits while others go out), so without the wait a SIGKILL could land after the
         changelog records and before the notice: the replay would skip the input as applied and
-        the notice would be lost. A failed delivery is retried, never dropped.
+        the notice would be lost. A failed delivery is retried, never dropped. The markers are
+        written before the changelog too: a replay of a batch whose changelog records never
+        arrived finds them and does not send the notices again. What is left is a SIGKILL
+        between the broker's acknowledgement and the marker's write (one Redis round trip), or
+        Redis being away: then a replay repeats the event, with the same `event_id`.
 
         Only input that may have been processed before a crash can repeat a notice: input up
         to the end offset a partition had when it was assigned. Redis is asked only while a
@@ -138,6 +142,7 @@ class Outputs:
         for attempt in itertools.count():
             futures = [await self._send(self.topics.sla, ident[0].encode(), payload)
                        for ident, payload in pending]
+            await self._flush_producer()  # at once, rather than after the producer's linger
             results = await asyncio.gather(*futures, return_exceptions=True)
             errors = [r for r in results if isinstance(r, BaseException)]
             delivered += [i for (i, _), r in zip(pending, results, strict=True)
@@ -150,8 +155,13 @@ class Outputs:
                         len(pending), type(errors[0]).__name__)
             await asyncio.sleep(min(5.0, 0.1 * 2**attempt))
         if delivered:
-            # Markers only spare a replay the re-send; the broker already has the events.
-            self.writer.submit(partial(self.read_model.mark_sent, delivered))
+            await self.read_model.mark_sent(delivered)
+
+    async def _flush_producer(self) -> None:
+        try:
+            await self._producer().flush()
+        except Exception:  # a failed delivery shows in its future, which the caller reads
+            log.debug("producer flush failed", exc_info=True)
 
     def notice(self, notice: Notice, ident: tuple[str, str, str], now: datetime) -> bytes:
         """A `support.sla` event (CONTRACT §3); event_id = the dedupe key."""

@@ -39,8 +39,7 @@ class StageTwo:
 
     async def receive(self, batch: Sequence[Any]) -> None:
         """The rollups agent: partials of the keys this worker owns."""
-        for event in batch:
-            message = event.message
+        for message in batch:
             key = message.key.decode()
             try:
                 self.signals.receive(key, message.partition, message.value)

@@ -58,8 +58,7 @@ class Sweep:
         touched: set[str] = set()
         notices: list[Effect] = []
         now = self.clock.now()
-        for event in batch:
-            message = event.message
+        for message in batch:
             name = message.value.decode() if message.value else ""
             if name not in self.streams:
                 continue

@@ -1,7 +1,8 @@
 """The worker's faust topology: topics, agents, timers and the assignment hook.
 
-Every agent takes its topic in batches (`take_events`), so every changed key is written to the
-changelog once per batch. Internal topics are partitioned like the input: the sla-due commands
+Every topic is handled in batches (the consumer's bulk path, or faust's `take_events` when
+`SUPPORTPULSE_INGEST_PATH=faust`), so every changed key is written to the changelog once per
+batch. Internal topics are partitioned like the input: the sla-due commands
 of a key reach the worker that owns the key's partition.
 """
 
@@ -10,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import faust
 
+from stream import kafka_consumer
 from stream.kafka_io import WorkerTopics
 from stream.settings import Settings
 from stream.worker.state import Tables
@@ -47,10 +49,18 @@ def wire(app: faust.App, settings: Settings, tables: Tables, handlers: Handlers)
             internal=internal, compacting=internal if compacting is None else compacting,
         )
 
-    def batched(handle: Handler) -> Callable[[Any], Awaitable[None]]:
+    transport = cast(kafka_consumer.Transport, app.transport)
+    transport.batch_max = s.batch_max
+
+    def batched(topic: str, handle: Handler) -> Callable[[Any], Awaitable[None]]:
+        """The topic's agent. On the bulk path the consumer hands batches to `handle` itself
+        and the agent only subscribes the topic; otherwise it batches faust's events."""
+        if s.ingest_path == "bulk":
+            transport.bulk[topic] = handle
+
         async def agent(stream: Any) -> None:
             async for batch in stream.take_events(s.batch_max, within=s.batch_within_seconds):
-                await handle(batch)
+                await handle([event.message for event in batch])
 
         return agent
 
@@ -61,7 +71,8 @@ def wire(app: faust.App, settings: Settings, tables: Tables, handlers: Handlers)
                          (topics.rollups, handlers.rollups)):
         topic = raw_topic(name, internal=True, compacting=False)
         declared.append(topic)
-        app.agent(topic, name=f"{s.app_id}.{name.removeprefix(s.app_id + '-')}")(batched(handle))
+        app.agent(topic, name=f"{s.app_id}.{name.removeprefix(s.app_id + '-')}")(
+            batched(name, handle))
     def ingest(stream: str) -> Handler:
         async def handle(batch: Sequence[Any]) -> None:
             await handlers.ingest(stream, batch)
@@ -69,7 +80,8 @@ def wire(app: faust.App, settings: Settings, tables: Tables, handlers: Handlers)
         return handle
 
     for stream, topic_name in s.input_topics.items():
-        app.agent(raw_topic(topic_name), name=f"{s.app_id}.{stream}")(batched(ingest(stream)))
+        app.agent(raw_topic(topic_name), name=f"{s.app_id}.{stream}")(
+            batched(topic_name, ingest(stream)))
     for name, (interval, timer) in handlers.timers.items():
         app.timer(interval, name=f"{s.app_id}.{name}")(timer)
 

@@ -2,7 +2,7 @@
 
 `Pipeline` builds a faust.App but nothing starts it. Partitions are made ready by hand (no
 changelog recovery), the producer is replaced by a recorder, and batches of fake faust events are
-handed to `Pipeline.process`.
+handed to `Pipeline.process`, as the consumer's bulk path hands them over.
 """
 
 from __future__ import annotations
@@ -87,16 +87,11 @@ class Message:
     headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
-@dataclass
-class FakeEvent:
-    message: Message
-
-
 def message(
     topic: str, partition: int, offset: int, body: dict[str, Any] | bytes | None,
     key: bytes | str | None = None,
-) -> FakeEvent:
-    """A faust-like event; the key defaults to the contract's key for a JSON body."""
+) -> Message:
+    """A faust-like message; the key defaults to the contract's key for a JSON body."""
     value = json.dumps(body).encode() if isinstance(body, dict) else body
     if key is None and isinstance(body, dict):
         for name in ("ticket_id", "chat_id", "agent_id", "customer_id", "session_id"):
@@ -105,7 +100,7 @@ def message(
                 break
     if isinstance(key, str):
         key = key.encode()
-    return FakeEvent(Message(topic, partition, offset, key, value))
+    return Message(topic, partition, offset, key, value)
 
 
 def make_ready(pipeline: Pipeline, stream: str, *partitions: int) -> list[PartitionState[Any]]:

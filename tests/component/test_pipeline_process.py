@@ -16,7 +16,7 @@ from stream.settings import Settings
 from stream.worker import Pipeline
 from tests.component.conftest import (
     NOW,
-    FakeEvent,
+    Message,
     RecordingProducer,
     make_ready,
     message,
@@ -66,7 +66,7 @@ def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str
     return out
 
 
-def ticket_batch() -> list[FakeEvent]:
+def ticket_batch() -> list[Message]:
     created = {"channel": "email", "priority": "high", "queue": "orders"}
     return [
         message(TICKETS, 0, 0, ticket("ticket.created", T1, "ev-1", 60, **created,
@@ -216,8 +216,8 @@ async def test_same_event_at_a_new_offset_is_harmless(
     make_ready(pipeline, "tickets", 0, 1)
     await pipeline.process("tickets", ticket_batch())
     before = samples(registry)
-    again = [message(TICKETS, 0, 10 + n, json.loads(e.message.value or b""))
-             for n, e in enumerate(ticket_batch()) if e.message.partition == 0]
+    again = [message(TICKETS, 0, 10 + n, json.loads(e.value or b""))
+             for n, e in enumerate(ticket_batch()) if e.partition == 0]
     await pipeline.process("tickets", again)
     after = samples(registry)
     changed = {k[0] for k in after if after[k] != before.get(k)}
@@ -293,7 +293,7 @@ async def test_bad_input_goes_to_the_dead_letter_topic(
         assert headers["reason"] == reason.encode()
         assert headers["source_topic"] == TICKETS.encode()
         assert headers["source_partition"] == b"0"
-        assert headers["source_offset"] == str(original.message.offset).encode()
+        assert headers["source_offset"] == str(original.offset).encode()
         assert headers["detail"]
         assert (sent.key, sent.value) == (key, raw)  # unchanged bytes
     for reason in {r for r, _, _ in BAD}:
@@ -569,7 +569,7 @@ def test_collectors_describe_what_they_collect_and_refuse_a_duplicate(settings: 
 SLA_TOPIC = "support.sla"
 
 
-def late_reply() -> list[FakeEvent]:
+def late_reply() -> list[Message]:
     """A ticket answered an hour after its 4 business hours ran out: breached and met."""
     return [
         message(TICKETS, 0, 0, ticket("ticket.created", T1, "ev-1", 6 * 60, channel="email",
@@ -613,3 +613,22 @@ async def test_an_undelivered_notice_is_sent_again_before_the_changelog(
     assert sorted(t for _, t in sent) == sorted(["sla.breached", "sla.met", first])
     topics = [s.topic for s in producer.sent]
     assert topics.index(CHANGELOG) > max(i for i, t in enumerate(topics) if t == SLA_TOPIC)
+
+
+async def test_sent_markers_are_in_redis_before_the_changelog_records(
+    pipeline: Pipeline, producer: RecordingProducer
+) -> None:
+    """A replay of a batch whose changelog records never arrived must find the markers, or it
+    sends the notices again (the crash-loop test saw 38–118 repeated events when the markers
+    were queued behind the read-model writes)."""
+    make_ready(pipeline, "tickets", 0)
+    marked: list[tuple[list[tuple[str, str, str]], int]] = []
+
+    async def mark_sent(ids: list[tuple[str, str, str]]) -> None:
+        marked.append((list(ids), len(changelog(producer))))
+
+    pipeline.read_model.mark_sent = mark_sent  # type: ignore[method-assign]
+    await pipeline.process("tickets", late_reply())
+    assert [(sorted(kind for _, _, kind in ids), sent) for ids, sent in marked] == [
+        (["sla.breached", "sla.met"], 0)]
+    assert changelog(producer) == [(0, T1), (0, META_KEY)]
