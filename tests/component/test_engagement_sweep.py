@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from stream.domain.clock import EventClock
 from stream.settings import Settings
 from stream.worker import Pipeline
-from tests.component.conftest import FakeEvent, Message, RecordingProducer, make_ready, message
+from tests.component.conftest import Message, RecordingProducer, make_ready, message
 
 T1 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 COMMERCE = "support.commerce"
@@ -39,8 +39,7 @@ async def sweep(pipeline: Pipeline, producer: RecordingProducer) -> list[bytes]:
     await pipeline.sweep.tick()
     commands = [s for s in producer.sent[before:] if s.topic.endswith("-sla-due")]
     await pipeline.sweep.evaluate([
-        FakeEvent(Message(c.topic, c.partition or 0, n, c.key, c.value))
-        for n, c in enumerate(commands)
+        Message(c.topic, c.partition or 0, n, c.key, c.value) for n, c in enumerate(commands)
     ])
     return [c.key or b"" for c in commands]
 
