@@ -9,6 +9,9 @@
     event (informational).
 (c) naive faust design: decode JSON and `table[key] += 1` on a faust Table per event (one
     changelog message per event).
+(d') the same worker with `SUPPORTPULSE_INGEST_PATH=faust` (faust's per-message delivery into
+    `take_events` batches instead of the consumer's bulk path), run before (d): the bulk path's
+    gain, side by side; both rows report CPU µs per event (process CPU ÷ events).
 (d) the Support Pulse worker, `python -m stream.cli worker --clock event`, full metric set,
     SLA policy, Redis read model. Progress = `support_events_total` +
     `support_events_rejected_total` from /metrics.
@@ -55,6 +58,14 @@ def run(bench: Bench, bf: BenchDeployment) -> None:
         finally:
             proc.stop()
         log(f"({key}) {r[key]}")
+    # (d') first: the same worker on faust's per-message delivery, for the bulk path's gain.
+    per_message = bf.bench_worker("d-faust-path", SUPPORTPULSE_INGEST_PATH="faust")
+    per_message.start(wait_ready=False)
+    try:
+        r["d2_worker_faust_path"] = follow(per_message, events_applied, n)
+    finally:
+        per_message.stop()
+    log(f"(d') worker, faust per-message path: {r['d2_worker_faust_path']}")
     d_worker = bf.bench_worker("d-clean").start(wait_ready=False)
     try:
         r["d_worker"] = follow(d_worker, events_applied, n)
@@ -62,6 +73,9 @@ def run(bench: Bench, bf: BenchDeployment) -> None:
     finally:
         d_worker.stop()
     log(f"(d) worker: {r['d_worker']}")
+    for key in ("d_worker", "d2_worker_faust_path"):
+        row = r[key]  # CPU per event = cores busy ÷ events per second
+        row["cpu_us_per_event"] = round(1e6 * row["process_cpu_cores"] / row["events_per_s"], 1)
     # What the worker wrote per input event: changelogs and its internal topics (each
     # internal record is consumed again by one of its own agents).
     app_id = d_worker.env["SUPPORTPULSE_APP_ID"]

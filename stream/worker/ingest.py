@@ -92,6 +92,9 @@ class Ingest:
                     continue
                 if effects is None:
                     continue  # applied before a crash: replay is a no-op
+                # Decided per message, not from the partition afterwards: the batch that
+                # catches a partition up still holds input an earlier incarnation processed.
+                out.replayed = out.replayed or message.offset <= part.catch_up_to
                 metrics.apply(effects)
                 out.effects += effects
                 self._customer(decoded.event, key, decoded.occurred_at, effects, out)

@@ -41,6 +41,9 @@ class Outcome:
     rejected: list[tuple[Any, Rejection]] = field(default_factory=list)
     contacts: list[ContactRecord] = field(default_factory=list)
     seen_customers: list[tuple[str, datetime]] = field(default_factory=list)
+    # Input that existed when its partition was assigned may have been processed before a
+    # crash: its notices are checked against the sent-markers.
+    replayed: bool = False
 
 
 class Outputs:
@@ -74,7 +77,7 @@ class Outputs:
     async def write(self, outcome: Outcome, now: datetime) -> None:
         for message, rejection in outcome.rejected:
             await self.dead_letter(outcome.stream, message, rejection)
-        await self.publish_notices(outcome.effects, now)
+        await self.publish_notices(outcome.effects, now, check=outcome.replayed)
         if outcome.stream in self.tables:
             await self.flush(outcome.stream)
         for contact in outcome.contacts:
@@ -109,7 +112,7 @@ class Outputs:
 
     # --- SLA notices ---------------------------------------------------------------------------
     async def publish_notices(
-        self, effects: Sequence[Effect], now: datetime, *, check: bool | None = None
+        self, effects: Sequence[Effect], now: datetime, *, check: bool
     ) -> None:
         """Send `support.sla` events, skipping those an earlier incarnation already sent, and
         return only once the broker has them and Redis has their markers.
@@ -124,17 +127,14 @@ class Outputs:
         between the broker's acknowledgement and the marker's write (one Redis round trip), or
         Redis being away: then a replay repeats the event, with the same `event_id`.
 
-        Only input that may have been processed before a crash can repeat a notice: input up
-        to the end offset a partition had when it was assigned. Redis is asked only while a
-        partition is still catching up (or when `check` says so); fresh input skips the trip.
+        Only input that may have been processed before a crash can repeat a notice (`check`):
+        input up to the end offset its partition had when it was assigned, and sweep commands.
+        Fresh input skips the Redis trip.
         """
         notices = [e for e in effects if isinstance(e, Notice)]
         if not notices:
             return
         ids = [(n.conversation, n.target, n.kind) for n in notices]
-        if check is None:
-            check = any(not part.caught_up for stream in SLA_STREAMS
-                        for part in self.tables[stream].ready_partitions())
         sent = await self.read_model.already_sent(ids) if check else [False] * len(ids)
         pending = [(ident, self.notice(notice, ident, now))
                    for notice, ident, done in zip(notices, ids, sent, strict=True) if not done]

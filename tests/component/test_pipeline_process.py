@@ -632,3 +632,33 @@ async def test_sent_markers_are_in_redis_before_the_changelog_records(
     assert [(sorted(kind for _, _, kind in ids), sent) for ids, sent in marked] == [
         (["sla.breached", "sla.met"], 0)]
     assert changelog(producer) == [(0, T1), (0, META_KEY)]
+
+
+async def test_notices_of_the_batch_that_catches_a_partition_up_are_checked_for_repeats(
+    pipeline: Pipeline, producer: RecordingProducer
+) -> None:
+    """After a restart the partition replays up to the end it had at assignment. The batch that
+    reaches that end leaves the partition caught up, yet its input was processed before the
+    crash: its notices must still be checked (the crash-loop test saw one batch, 38–118 SLA
+    events, repeated when the check looked at the partition after the batch)."""
+    (part,) = make_ready(pipeline, "tickets", 0)
+    part.catch_up_to = 1  # the end at assignment: offsets 0 and 1 existed before
+    asked: list[list[tuple[str, str, str]]] = []
+
+    async def already_sent(ids: list[tuple[str, str, str]]) -> list[bool]:
+        asked.append(list(ids))
+        return [True] * len(ids)  # an earlier incarnation published them
+
+    pipeline.read_model.already_sent = already_sent  # type: ignore[method-assign]
+    await pipeline.process("tickets", late_reply())
+    assert part.caught_up
+    assert [sorted(kind for _, _, kind in ids) for ids in asked] == [["sla.breached", "sla.met"]]
+    assert producer.to(SLA_TOPIC) == []
+    # Fresh input (past the end at assignment) does not ask.
+    await pipeline.process("tickets", [
+        message(TICKETS, 0, 2, ticket("ticket.created", T2, "ev-3", 6 * 60, channel="email",
+                                      priority="normal", queue="orders")),
+        message(TICKETS, 0, 3, ticket("ticket.replied", T2, "ev-4", 1, author="agent",
+                                      agent_id=AGENT)),
+    ])
+    assert len(asked) == 1 and len(producer.to(SLA_TOPIC)) == 2
