@@ -791,6 +791,11 @@ PANEL_IDS: dict[str, dict[str, int]] = {
         "Revenue": 17,
         "Assisted orders per hour by currency": 18,
         "Assisted revenue per hour by currency": 19,
+        "Engagement (last 30 and 365 days)": 20,
+        "Engagement by segment": 21,
+        "Average order value by segment": 22,
+        "Repeat purchase rate by segment": 23,
+        "Orders per customer by segment": 24,
     },
     "supportpulse-pipeline": {
         "Now": 1,
@@ -1671,6 +1676,45 @@ def _campaign(window: str) -> str:
     )
 
 
+# Engagement (CONTRACT §4, second round): exact event-time windows kept by the workers
+# (`window` 30d/365d), so these panels read the gauges as they are and ignore the time range.
+WINDOW_SEGMENT = "window, segment"
+ENGAGEMENT_NOTE = (
+    " Windows are the last 30 and 365 days of event time, kept exactly by the workers; the "
+    "time range does not change them. Segments: all customers who ordered in the window, "
+    "those with a support contact (ticket or chat) in it, those without."
+)
+
+
+def _engagement(metric: str, *matchers: str, by: str = WINDOW_SEGMENT) -> str:
+    """A window gauge summed over workers (per partition, like every live gauge)."""
+    return agg("sum", sel(f"support_window_{metric}", *matchers), by)
+
+
+def _order_value() -> str:
+    """Average order value: revenue ÷ orders, per currency (not converted)."""
+    by = f"{WINDOW_SEGMENT}, currency"
+    return f"{_engagement('revenue', by=by)} / ({_engagement('orders', by=by)} > 0)"
+
+
+def _purchase_frequency() -> str:
+    """Orders ÷ distinct customers who ordered."""
+    return f"{_engagement('orders')} / ({_engagement('customers')} > 0)"
+
+
+def _repeat_rate() -> str:
+    """Customers with two or more orders ÷ customers who ordered."""
+    return share(_engagement("repeat_customers"), _engagement("customers"))
+
+
+def _guest_rate() -> str:
+    """Orders placed without a customer account ÷ all orders."""
+    return share(_engagement("orders", 'guest="yes"'), _engagement("orders"))
+
+
+WINDOW_LABELS = [Label("window", "Window"), Label("segment", "Segment")]
+
+
 def quality() -> Dashboard:
     pct = "percentunit"
     return (
@@ -1678,8 +1722,10 @@ def quality() -> Dashboard:
             "supportpulse-quality",
             "Support Pulse / Quality & revenue",
             "Customer satisfaction and effort, first-contact resolution, automation, deflection, "
-            "templates, campaigns and revenue from assisted orders. Stats cover the selected "
-            "time range.",
+            "templates, campaigns, revenue from assisted orders and customer engagement "
+            "(order value, purchase frequency, repeat and guest checkout rates, contacted vs "
+            "not contacted). Stats cover the selected time range; engagement covers its own "
+            "30- and 365-day windows.",
         )
         .with_row(Row("Quality (selected time range)"))
         .with_panel(
@@ -1877,6 +1923,64 @@ def quality() -> Dashboard:
                 ],
                 unit=PER_HOUR,
                 w=12,
+            )
+        )
+        .with_row(Row("Engagement (last 30 and 365 days)"))
+        .with_panel(
+            table(
+                "Engagement by segment",
+                WINDOW_LABELS,
+                [
+                    Column("Customers", _engagement("customers"), decimals=0),
+                    Column("Orders per customer", _purchase_frequency(), decimals=2),
+                    Column("Repeat purchase rate", _repeat_rate(), unit=pct, decimals=1),
+                    Column("Guest checkout rate", _guest_rate(), unit=pct, decimals=1),
+                ],
+                description="Do customers who contacted support buy again? Customers who "
+                "ordered, orders per customer (purchase frequency), the share with two or "
+                "more orders (repeat purchase rate) and the share of orders placed without an "
+                "account (guest checkout rate), per window and segment." + ENGAGEMENT_NOTE,
+                w=12,
+                no_value="No orders in the last 365 days",
+            )
+        )
+        .with_panel(
+            table(
+                "Average order value by segment",
+                [*WINDOW_LABELS, Label("currency", "Currency")],
+                [
+                    Column("Average order value", _order_value(), decimals=2),
+                    Column("Orders", _engagement("orders", by=f"{WINDOW_SEGMENT}, currency"),
+                           decimals=0),
+                    Column("Revenue", _engagement("revenue", by=f"{WINDOW_SEGMENT}, currency"),
+                           decimals=2),
+                ],
+                description="Revenue ÷ orders per currency (not converted), revenue summed "
+                "exactly by the workers." + ENGAGEMENT_NOTE,
+                w=12,
+                no_value="No orders in the last 365 days",
+            )
+        )
+        .with_panel(
+            ts(
+                "Repeat purchase rate by segment",
+                [Query(_repeat_rate(), "{{window}} {{segment}}")],
+                unit=pct,
+                description="Customers with two or more orders in the window ÷ customers who "
+                "ordered in it: contacted vs not contacted." + ENGAGEMENT_NOTE,
+                w=12,
+                max_val=1,
+            )
+        )
+        .with_panel(
+            ts(
+                "Orders per customer by segment",
+                [Query(_purchase_frequency(), "{{window}} {{segment}}")],
+                unit="none",
+                description="Purchase frequency: orders in the window ÷ customers who ordered "
+                "in it." + ENGAGEMENT_NOTE,
+                w=12,
+                decimals=2,
             )
         )
     )

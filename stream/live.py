@@ -18,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from stream.domain import gauges as g
+from stream.domain.engagement import GUEST_LABELS, SEGMENTS, WINDOWS
 from stream.domain.events import CHANNELS, PRIORITIES, TYPES_BY_STREAM
 from stream.domain.partition import GaugeKey
 from stream.domain.presence import STATUSES
@@ -55,13 +56,16 @@ class LiveCollector(Collector):
         sources: LiveSources,
         last_event_at: Mapping[str, datetime],
         now: Callable[[], datetime],
+        currencies: Sequence[str] = ("EUR", "USD", "other"),
     ) -> None:
         self.queues = tuple(queues)
         self.sources = sources
         self.last_event_at = last_event_at
         self.now = now
         domains = {"channel": CHANNELS, "priority": PRIORITIES, "target": TARGETS,
-                   "queue": self.queues, "status": STATUSES}
+                   "queue": self.queues, "status": STATUSES,
+                   "window": tuple(name for name, _ in WINDOWS), "segment": SEGMENTS,
+                   "guest": GUEST_LABELS, "currency": tuple(currencies)}
         # Every label combination of each partition gauge, in exposition order.
         self._combinations = {
             gauge.key: list(itertools.product(*(domains[label] for label in gauge.labels)))
@@ -82,10 +86,11 @@ class LiveCollector(Collector):
             metric = family(gauge)
             if gauge.source == "partition":
                 sparse = not dense and "channel" in gauge.labels
+                scale = gauge.scale
                 for labels in self._combinations[gauge.key]:
                     value = values.get((gauge.key, labels), 0)
                     if value or not sparse:
-                        metric.add_metric(labels, value)
+                        metric.add_metric(labels, value / scale if scale != 1 else value)
             else:
                 for worker_labels, amount in self._worker_values(gauge, now):
                     metric.add_metric(worker_labels, amount)

@@ -7,11 +7,13 @@ collector in `stream.live` derives them at scrape time from the partitions this 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from stream.domain import effects as fx
 from stream.domain.commerce import (
@@ -19,9 +21,11 @@ from stream.domain.commerce import (
     ASSISTED_REVENUE,
     CAMPAIGN_SHOWN,
     ORDERS,
+    REVENUE,
     SELFSERVICE_SESSIONS,
 )
 from stream.domain.effects import Count, Effect, Observe
+from stream.domain.engagement import AMOUNT_SCALE
 from stream.domain.events import CHANNELS, PRIORITIES, REJECT_REASONS, TYPES_BY_STREAM
 from stream.domain.sla_policy import TARGETS
 
@@ -64,7 +68,7 @@ class Metrics:
         self.rejected = counter("events_rejected", "Input rejected to the DLQ.", ("reason",))
         self.late = counter("events_late", "Events older than the state they change.", ("stream",))
         cp = ("channel", "priority")
-        self.counters: dict[str, Counter] = {
+        self.counters: dict[str, Counter | ExactCounter] = {
             fx.TICKETS_CREATED: counter("tickets_created", "Tickets created.", cp),
             fx.TICKETS_SOLVED: counter("tickets_solved", "Tickets solved.", cp),
             fx.TICKETS_SOLVED_ONE_TOUCH: counter(
@@ -84,7 +88,14 @@ class Metrics:
             SELFSERVICE_SESSIONS: counter(
                 "selfservice_sessions", "Self-service sessions.", ("resolved",)
             ),
-            ORDERS: counter("orders", "Orders placed (all, for conversion rates).", ("currency",)),
+            ORDERS: counter(
+                "orders", "Orders placed (all; guest: without a customer account).",
+                ("currency", "guest"),
+            ),
+            REVENUE: ExactCounter(
+                "support_revenue", "Revenue of all orders, summed exactly (not converted).",
+                ("currency",), AMOUNT_SCALE, registry,
+            ),
             ASSISTED_ORDERS: counter(
                 "assisted_orders", "Orders after a support contact in the window.", ("currency",)
             ),
@@ -141,14 +152,15 @@ class Metrics:
         for queue in self.queue_labels:
             self.counters[fx.CHATS_REQUESTED].labels(queue)
             self.counters[fx.CHATS_MISSED].labels(queue)
-        self.counters[fx.CAMPAIGN_CHATS].inc(0)
-        self.counters[fx.CHAT_CONVERSIONS].inc(0)
-        self.counters[CAMPAIGN_SHOWN].inc(0)
+        for name in (fx.CAMPAIGN_CHATS, fx.CHAT_CONVERSIONS, CAMPAIGN_SHOWN):
+            self.child(name, ()).inc(0)
         for resolved in ("yes", "no"):
             self.counters[SELFSERVICE_SESSIONS].labels(resolved)
         for currency in self.currency_labels:
-            for name in (ORDERS, ASSISTED_ORDERS, ASSISTED_REVENUE):
+            for name in (REVENUE, ASSISTED_ORDERS, ASSISTED_REVENUE):
                 self.counters[name].labels(currency)
+            for guest in ("yes", "no"):
+                self.counters[ORDERS].labels(currency, guest)
         for channel in CHANNELS:
             for author in AUTHORS:
                 for template in ("yes", "no"):
@@ -184,3 +196,49 @@ class Metrics:
 
     def reject(self, reason: str) -> None:
         self.rejected.labels(reason).inc()
+
+
+class ExactCounter(Collector):
+    """A counter of amounts in integer units of 1/scale: prometheus_client's Counter adds
+    binary floats (0.1 + 0.2), these totals are Python ints, divided only at exposition."""
+
+    def __init__(
+        self, name: str, documentation: str, labels: Sequence[str], scale: int,
+        registry: CollectorRegistry,
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.label_names = tuple(labels)
+        self.scale = scale
+        self.totals: dict[tuple[str, ...], _ExactChild] = {}
+        registry.register(self)
+
+    def labels(self, *values: str) -> _ExactChild:
+        child = self.totals.get(values)
+        if child is None:
+            child = self.totals[values] = _ExactChild()
+        return child
+
+    def _family(self) -> CounterMetricFamily:
+        return CounterMetricFamily(self.name, self.documentation, labels=list(self.label_names))
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        for values, child in self.totals.items():
+            family.add_metric(list(values), child.total / self.scale)
+        yield family
+
+
+class _ExactChild:
+    __slots__ = ("total",)
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def inc(self, amount: float = 1) -> None:
+        if not isinstance(amount, int):
+            raise TypeError(f"an exact counter adds ints, not {type(amount).__name__}")
+        self.total += amount

@@ -148,6 +148,8 @@ class OrderPlaced(Event, tag="order.placed", frozen=True):
     customer_id: Id
     amount: str | float
     currency: Currency
+    # Placed without a customer account (issue 15, a §1 extension); still a customer by id.
+    guest: bool = False
 
 
 class CampaignShown(Event, tag="campaign.shown", frozen=True):

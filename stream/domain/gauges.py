@@ -20,6 +20,9 @@ class Gauge(NamedTuple):
     labels: tuple[str, ...]
     help: str
     source: Source = "partition"
+    # The domain counts in integer units of 1/scale (revenue: ten-thousandths, exact sums);
+    # the collector divides once, at exposition.
+    scale: int = 1
 
     @property
     def metric(self) -> str:
@@ -58,11 +61,30 @@ TABLE_KEYS = Gauge(
 PARTITIONS_OWNED = Gauge("partitions_owned", (), "Input partitions this worker owns.", "worker")
 REDIS_UP = Gauge("redis_up", (), "1 when the Redis read model is reachable.", "worker")
 
+# Engagement over event-time windows (second-round contract; stream/domain/engagement.py):
+# `window` 30d/365d, `segment` all/contacted/not_contacted (a support contact in the window).
+_WS = ("window", "segment")
+WINDOW_ORDERS = Gauge(
+    "window_orders", (*_WS, "guest", "currency"), "Orders placed in the window (event time)."
+)
+WINDOW_REVENUE = Gauge(
+    "window_revenue", (*_WS, "currency"),
+    "Revenue of the orders placed in the window, summed exactly (not converted).",
+    scale=10_000,
+)
+WINDOW_CUSTOMERS = Gauge(
+    "window_customers", _WS, "Distinct customers with at least one order in the window."
+)
+WINDOW_REPEAT_CUSTOMERS = Gauge(
+    "window_repeat_customers", _WS, "Distinct customers with two or more orders in the window."
+)
+
 # Everything the live collector exposes, in exposition order.
 LIVE: tuple[Gauge, ...] = (
     SLA_AT_RISK, SLA_BREACHED_OPEN, TICKETS_OPEN, TICKETS_AWAITING_FIRST_RESPONSE,
     CHAT_QUEUE_WAITING, CHATS_ACTIVE, AGENTS, AGENT_CHAT_CAPACITY, CHAT_QUEUE_OLDEST_WAIT,
     EVENT_LAG, TABLE_KEYS, PARTITIONS_OWNED, REDIS_UP,
+    WINDOW_ORDERS, WINDOW_REVENUE, WINDOW_CUSTOMERS, WINDOW_REPEAT_CUSTOMERS,
 )
 
 _STAFFING = "Agents needed now to meet the queue's service-level target."

@@ -239,6 +239,7 @@ class PartitionState(Generic[S]):
         ended = self.kind.ended_at(new)
         if ended is not None and (old is None or self.kind.ended_at(old) != ended):
             heapq.heappush(self._expiry, (ended + self.retention, key))
+            self._compact_expiry()
         due = self.kind.next_due(new)
         if due is not None and (old is None or self.kind.next_due(old) != due):
             heapq.heappush(self._due, (due, key))
@@ -255,6 +256,19 @@ class PartitionState(Generic[S]):
             if (due := self.kind.next_due(value)) is not None
         ]
         heapq.heapify(self._due)
+
+    def _compact_expiry(self) -> None:
+        """The same for the retention index: a value that keeps changing (a customer's every
+        order moves its end) leaves one stale entry per change, for a whole retention (a year
+        in the commerce table) unless the index is rebuilt."""
+        if len(self._expiry) <= 2 * len(self.values) + 1024:
+            return
+        self._expiry = [
+            (ended + self.retention, key)
+            for key, value in self.values.items()
+            if (ended := self.kind.ended_at(value)) is not None
+        ]
+        heapq.heapify(self._expiry)
 
     def _swap(self, key: str, old: S | None, new: S | None) -> None:
         if old is not None:

@@ -7,12 +7,15 @@ and fall with the traffic:
 * ``selfservice.session`` (resolved = deflection, 20–30 %);
 * ``order.placed``: a share by customers who contacted support in the previous five days
   (assisted orders), the rest from the pool. Amounts are decimal strings with two places, mostly
-  EUR/USD/CZK.
+  EUR/USD/CZK. ``guest: true`` (no customer account, left out when false) for ≈ 26 % of orders:
+  mostly by the pool's guest shoppers (a fixed share of customer ids), so a guest shopper who
+  buys again is a guest again, as in a real shop; drawn from `World.added_rng` (see world.py).
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
@@ -79,12 +82,19 @@ class Commerce:
         currency = self.currencies.pick(rng)
         amount = rng.lognormvariate(math.log(p.order_median_eur), 0.7)
         amount *= _CURRENCY_RATE.get(currency, 1.0)
-        w.emit(
-            "order.placed",
-            {
-                "order_id": w.new_id("O"),
-                "customer_id": customer,
-                "amount": f"{amount:.2f}",
-                "currency": currency,
-            },
-        )
+        fields: Event = {
+            "order_id": w.new_id("O"),
+            "customer_id": customer,
+            "amount": f"{amount:.2f}",
+            "currency": currency,
+        }
+        if self._guest(customer):
+            fields["guest"] = True
+        w.emit("order.placed", fields)
+
+    def _guest(self, customer: str) -> bool:
+        p = self.world.p
+        # crc32 is stable across processes (hash() is not): the same customers every run.
+        shopper = zlib.crc32(customer.encode()) % 10_000 < p.guest_customers_ratio * 10_000
+        chance = p.guest_checkout_habit if shopper else p.guest_checkout_occasional
+        return self.world.added_rng.random() < chance

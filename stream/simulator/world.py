@@ -3,7 +3,10 @@ with its heap of future happenings, and the events written at the current instan
 
 One `random.Random(seed)` consumed strictly in heap order is what makes a run reproducible, so
 no subject owns a generator of its own; and the heap orders by (time, sequence number), so two
-happenings at the same instant run in the order they were planned.
+happenings at the same instant run in the order they were planned. Fields added to the events
+after the seeded streams were pinned draw from a second generator (`added_rng`, seeded from the
+run id), never from the first: every draw of the first stays where it was, so the pinned streams
+keep their events and values and only gain the new fields.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ Ts = TypeVarTuple("Ts")
 
 class World:
     __slots__ = (
+        "added_rng",
         "end",
         "event_prefix",
         "heap",
@@ -70,6 +74,7 @@ class World:
             digest_size=4,
         ).hexdigest()
         self.run = run
+        self.added_rng = random.Random(f"{run}|{seed}|added")
         self.event_prefix = f"sim-{run}-"
         self.heap: list[_Due] = []
         self.seq = 0

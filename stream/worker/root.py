@@ -81,7 +81,7 @@ class Pipeline:
         registry.register(self.signals)
         registry.register(LiveCollector(
             self.metrics.queue_labels, OwnedState(self.tables, lambda: self.health.redis_up),
-            self.metrics.last_event_at, clock.now,
+            self.metrics.last_event_at, clock.now, self.metrics.currency_labels,
         ))
         topology.wire(self.app, s, self.tables, topology.Handlers(
             ingest=self.process,

@@ -16,6 +16,8 @@ from stream.worker.faust_config import consumer_config
 
 # The tables whose values carry SLA targets (the sweep, notices and the Redis read model).
 SLA_STREAMS = ("tickets", "chats")
+# The tables whose values change as time passes (the sweep): SLA targets, engagement windows.
+DUE_STREAMS = (*SLA_STREAMS, "commerce")
 
 Tables = dict[str, ChangelogTable[Any]]
 
@@ -42,9 +44,10 @@ def build_tables(settings: Settings, rules: SlaRules | None, commerce: Commerce)
         "agents": ChangelogTable(
             Presence(settings.queue_label), changelog("agents"), retention, cfg
         ),
-        # The commerce table keeps a customer for the attribution window, not the retention.
+        # The commerce table keeps a customer for the longest engagement window (or the
+        # attribution window if longer) after their last event, not the retention.
         "commerce": ChangelogTable(
-            commerce, changelog("commerce"), commerce.window, cfg,
+            commerce, changelog("commerce"), commerce.retention, cfg,
             source_topic=settings.topic_commerce,
         ),
     }

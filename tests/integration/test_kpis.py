@@ -112,10 +112,10 @@ EXPECTED_COUNTERS: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {
     ("support_assisted_revenue_total", (("currency", "EUR"),)): 100.5,
     ("support_assisted_revenue_total", (("currency", "USD"),)): 20.0,
     ("support_assisted_revenue_total", (("currency", "other"),)): 42.0,
-    ("support_orders_total", (("currency", "EUR"),)): 2,
-    ("support_orders_total", (("currency", "USD"),)): 1,
-    ("support_orders_total", (("currency", "CZK"),)): 1,
-    ("support_orders_total", (("currency", "other"),)): 1,
+    ("support_orders_total", (("currency", "EUR"), ("guest", "no"))): 2,
+    ("support_orders_total", (("currency", "USD"), ("guest", "no"))): 1,
+    ("support_orders_total", (("currency", "CZK"), ("guest", "no"))): 1,
+    ("support_orders_total", (("currency", "other"), ("guest", "no"))): 1,
 }
 COUNTER_NAMES = {name for name, _ in EXPECTED_COUNTERS}
 

@@ -188,3 +188,81 @@ def test_live_floor_breaches_projected_is_the_30m_sum_over_queues(tmp_path: Path
         {"expr": expr(LIVE, "Breaches projected (30m)"),
          "exp_samples": [{"labels": "{}", "value": 7}]},
     ], tmp_path)
+
+
+# Engagement gauges of two workers (issue 15): 30d only. Worker 1: three customers, two of them
+# contacted; five EUR orders (one as a guest) worth 200, two of them by a contacted repeat buyer;
+# worker 2: one not-contacted customer with one USD guest order of 30. No repeat series on
+# worker 2 and no guest="yes" series for the contacted segment at all (counts may be missing).
+ENGAGEMENT = [
+    series("support_window_customers", "3x60", instance="w1", window="30d", segment="all"),
+    series("support_window_customers", "2x60", instance="w1", window="30d",
+           segment="contacted"),
+    series("support_window_customers", "1x60", instance="w1", window="30d",
+           segment="not_contacted"),
+    series("support_window_customers", "1x60", instance="w2", window="30d", segment="all"),
+    series("support_window_customers", "1x60", instance="w2", window="30d",
+           segment="not_contacted"),
+    series("support_window_repeat_customers", "1x60", instance="w1", window="30d",
+           segment="all"),
+    series("support_window_repeat_customers", "1x60", instance="w1", window="30d",
+           segment="contacted"),
+    series("support_window_orders", "4x60", instance="w1", window="30d", segment="all",
+           guest="no", currency="EUR"),
+    series("support_window_orders", "1x60", instance="w1", window="30d", segment="all",
+           guest="yes", currency="EUR"),
+    series("support_window_orders", "3x60", instance="w1", window="30d", segment="contacted",
+           guest="no", currency="EUR"),
+    series("support_window_orders", "1x60", instance="w1", window="30d",
+           segment="not_contacted", guest="no", currency="EUR"),
+    series("support_window_orders", "1x60", instance="w1", window="30d",
+           segment="not_contacted", guest="yes", currency="EUR"),
+    series("support_window_orders", "1x60", instance="w2", window="30d", segment="all",
+           guest="yes", currency="USD"),
+    series("support_window_orders", "1x60", instance="w2", window="30d",
+           segment="not_contacted", guest="yes", currency="USD"),
+    series("support_window_revenue", "200x60", instance="w1", window="30d", segment="all",
+           currency="EUR"),
+    series("support_window_revenue", "150x60", instance="w1", window="30d",
+           segment="contacted", currency="EUR"),
+    series("support_window_revenue", "50x60", instance="w1", window="30d",
+           segment="not_contacted", currency="EUR"),
+    series("support_window_revenue", "30x60", instance="w2", window="30d", segment="all",
+           currency="USD"),
+    series("support_window_revenue", "30x60", instance="w2", window="30d",
+           segment="not_contacted", currency="USD"),
+]
+QUALITY = "supportpulse-quality"
+
+
+def window_samples(values: dict[str, float], currency: str | None = None) -> list[Any]:
+    extra = f', currency="{currency}"' if currency else ""
+    return [{"labels": f'{{window="30d", segment="{segment}"{extra}}}', "value": value}
+            for segment, value in values.items()]
+
+
+def test_engagement_panels_are_the_hand_computed_metrics(tmp_path: Path) -> None:
+    table, values = "Engagement by segment", "Average order value by segment"
+    promtool_cases(ENGAGEMENT, [
+        {"expr": expr(QUALITY, table, 0), "exp_samples": window_samples(
+            {"all": 4, "contacted": 2, "not_contacted": 2})},
+        # Purchase frequency: all 6 orders ÷ 4 customers, contacted 3 ÷ 2, not 3 ÷ 2.
+        {"expr": expr(QUALITY, table, 1), "exp_samples": window_samples(
+            {"all": 6 / 4, "contacted": 3 / 2, "not_contacted": 3 / 2})},
+        # Repeat purchase rate: 1 of 4, 1 of 2, and 0 of 2 (no series: 0, not missing).
+        {"expr": expr(QUALITY, table, 2), "exp_samples": window_samples(
+            {"all": 1 / 4, "contacted": 1 / 2, "not_contacted": 0})},
+        # Guest checkout rate: 2 of 6 orders, 0 of 3 (no series), 2 of 3.
+        {"expr": expr(QUALITY, table, 3), "exp_samples": window_samples(
+            {"all": 2 / 6, "contacted": 0, "not_contacted": 2 / 3})},
+        # Average order value per currency: EUR 200 ÷ 5, 150 ÷ 3, 50 ÷ 2; USD 30 ÷ 1 (no
+        # contacted USD orders: no row).
+        {"expr": expr(QUALITY, values, 0), "exp_samples": [
+            *window_samples({"all": 40, "contacted": 50, "not_contacted": 25}, "EUR"),
+            *window_samples({"all": 30, "not_contacted": 30}, "USD"),
+        ]},
+        {"expr": expr(QUALITY, "Repeat purchase rate by segment"), "exp_samples":
+            window_samples({"all": 1 / 4, "contacted": 1 / 2, "not_contacted": 0})},
+        {"expr": expr(QUALITY, "Orders per customer by segment"), "exp_samples":
+            window_samples({"all": 6 / 4, "contacted": 3 / 2, "not_contacted": 3 / 2})},
+    ], tmp_path)

@@ -94,6 +94,13 @@ CONTRACT_METRICS = {
     "support_selfservice_sessions_total",
     "support_assisted_orders_total",
     "support_assisted_revenue_total",
+    # second round: engagement (and the exact order and revenue counters)
+    "support_window_orders",
+    "support_window_revenue",
+    "support_window_customers",
+    "support_window_repeat_customers",
+    "support_orders_total",
+    "support_revenue_total",
     "support_first_response_seconds",
     "support_response_seconds",
     "support_resolution_seconds",
@@ -146,7 +153,7 @@ STAGE_TWO = {
 CONTRACT_LABELS = {
     "channel", "priority", "target", "status", "queue", "reason", "author", "resolver", "score",
     "currency", "stream", "type", "template", "resolved", "window", "horizon", "le", "instance",
-    "job", "source", "code",
+    "job", "source", "code", "segment", "guest",
 }  # fmt: skip
 
 # --- helpers ---------------------------------------------------------------------------------

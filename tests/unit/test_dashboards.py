@@ -61,6 +61,13 @@ CONTRACT_METRICS: dict[str, frozenset[str]] = {
         "support_selfservice_sessions_total": ("resolved",),
         "support_assisted_orders_total": ("currency",),
         "support_assisted_revenue_total": ("currency",),
+        # engagement (second round)
+        "support_window_orders": ("window", "segment", "guest", "currency"),
+        "support_window_revenue": ("window", "segment", "currency"),
+        "support_window_customers": ("window", "segment"),
+        "support_window_repeat_customers": ("window", "segment"),
+        "support_orders_total": ("currency", "guest"),
+        "support_revenue_total": ("currency",),
         # signals
         "support_arrival_rate": ("queue", "window"),
         "support_staffing_required_agents": ("queue",),
@@ -254,6 +261,10 @@ def _expected_unit(expr: str) -> str | None:
         return "s"
     if expr.startswith("100 *"):  # customer effort score: percentage points, -100..100
         return "none"
+    # Quotients of two different quantities are plain numbers, not shares: average order value
+    # (revenue ÷ orders) and purchase frequency (orders ÷ customers).
+    if re.fullmatch(r"sum by \([\w, ]+\) \(support_window_(revenue|orders)\) / \(.* > 0\)", expr):
+        return "none"
     if "_ratio" in expr or " > 0)" in expr:  # shares built with `share()`
         return "percentunit"
     if re.match(r"^sum(?: by \([\w, ]+\))? \(rate\(", expr):
@@ -418,6 +429,10 @@ def test_required_panels_present() -> None:
         'resolver=~"bot|self_service"', 'resolved="yes"', 'template="yes"',
         "support_campaign_chats_total", "support_assisted_orders_total",
         "support_assisted_revenue_total", "support_contact_rate_ratio",
+        "sum by (window, segment, currency) (support_window_revenue)",
+        "sum by (window, segment) (support_window_repeat_customers)",
+        "sum by (window, segment) (support_window_customers)",
+        'support_window_orders{guest="yes"}',
     ):  # fmt: skip
         assert needle in quality, needle
     pipeline = by_board["supportpulse-pipeline"]

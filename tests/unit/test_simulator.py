@@ -165,7 +165,7 @@ SCHEMA: Mapping[str, tuple[Mapping[str, Check], Mapping[str, Check]]] = {
     ),
     "order.placed": (
         {"order_id": is_id, "customer_id": is_id, "amount": is_amount, "currency": is_currency},
-        {},
+        {"guest": is_bool},  # issue 15
     ),
     "campaign.shown": ({"campaign_id": is_id}, {"customer_id": is_id}),
     "selfservice.session": ({"session_id": is_id, "resolved": is_bool}, {}),
