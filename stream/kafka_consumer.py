@@ -26,7 +26,11 @@ when a faust upgrade changes them (faust-streaming is pinned to the tested minor
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import aiokafka
@@ -34,6 +38,8 @@ import faust
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
+
+log = logging.getLogger(__name__)
 
 # A bulk handler gets one partition's fetched messages, in offset order.
 BulkHandler = Callable[[Sequence[Message]], Awaitable[None]]
@@ -75,7 +81,31 @@ def check_internals() -> None:
         raise RuntimeError(f"faust's Consumer changed; the bulk ingest path needs {missing}")
 
 
+@dataclass(frozen=True)
+class Faults:
+    """Test-only fault injection for the bulk path (tests/integration/test_hardening_bulk.py),
+    from `SUPPORTPULSE_TEST_FAULTS`, e.g. `hold=0.2` (hold every batch that long after it is
+    tracked, so a rebalance lands while it is in flight) or `kill_after_batch=40` (SIGKILL the
+    process once that batch's changelog records are on the broker, before its ack and commit,
+    so the restart re-reads input the changelog already covers). Not a
+    setting: nothing in production sets it, and the worker logs a warning when it fires."""
+
+    hold_seconds: float = 0.0
+    kill_after_batch: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Faults:
+        fields = dict(part.split("=", 1) for part in text.split(",") if part)
+        return cls(float(fields.get("hold", 0.0)),
+                   int(fields["kill_after_batch"]) if "kill_after_batch" in fields else None)
+
+
+FAULTS = Faults.parse(os.environ.get("SUPPORTPULSE_TEST_FAULTS", ""))
+
+
 class Consumer(faust_aiokafka.Consumer):
+    _handled = 0  # bulk batches handled by this process (the kill fault counts them)
+
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -109,7 +139,7 @@ class Consumer(faust_aiokafka.Consumer):
         bulk: Mapping[str, BulkHandler],
     ) -> None:
         generation = self.app.consumer_generation_id
-        for tp, batch in records.items():
+        for tp, batch in list(records.items()):
             if not self.flow_active or self.app.consumer_generation_id != generation:
                 return  # the rest is fetched again from the committed offsets
             if active is not None and tp not in active and tp not in self._buffered_partitions:
@@ -133,8 +163,16 @@ class Consumer(faust_aiokafka.Consumer):
     async def _handle(self, tp: TP, batch: Sequence[Message], handler: BulkHandler) -> None:
         for message in batch:
             self.track_message(message)  # a revocation now waits for this batch
-        await self.bulk_hook(tp, batch)
+        if FAULTS.hold_seconds:
+            await asyncio.sleep(FAULTS.hold_seconds)
+            if not self.flow_active:
+                log.warning("test fault: a revocation began while a bulk batch was held")
         await handler(batch)
+        self._handled += 1
+        if FAULTS.kill_after_batch == self._handled:
+            await self.app.producer.flush()  # the changelog records are on the broker
+            log.warning("test fault: SIGKILL after batch %d, before its ack", self._handled)
+            os.kill(os.getpid(), signal.SIGKILL)
         for message in batch:
             self.ack(message)
         self._read_offset[tp] = batch[-1].offset
@@ -157,8 +195,6 @@ class Consumer(faust_aiokafka.Consumer):
             out.append(self._to_message(tp, record))
         return out
 
-    async def bulk_hook(self, tp: TP, messages: Sequence[Message]) -> None:
-        """Called with each bulk batch after it is tracked, before its handler (tests)."""
 
 
 class Transport(faust_aiokafka.Transport):

@@ -111,7 +111,8 @@ class ChangelogTable(Generic[S]):
         """Send every change since the last flush, in the codec's order; returns the changes
         per partition."""
         changes: dict[int, list[tuple[str, S | None]]] = {}
-        for p, state in self.partitions.items():
+        # A copy: recovery adds partitions and revocation drops them while the sends await.
+        for p, state in list(self.partitions.items()):
             records, changed = self.codec.records(state)
             for key, value in records:
                 await send(self.topic, key.encode(), value, p)

@@ -78,3 +78,31 @@ async def test_recovery_decodes_only_the_last_record_of_a_key(
         (0, "cust-a", customer(7)),
     ])
     assert table.partitions[0].values["cust-a"].offset == 7
+
+
+async def test_a_partition_recovered_while_a_flush_sends_does_not_break_the_flush() -> None:
+    """Recovery (and revocation) change the table's partitions while a flush awaits its sends;
+    the bulk path's first benchmark run crashed a starting worker with "dictionary changed size
+    during iteration" here."""
+    from stream.domain.events import Rejection, decode
+
+    table: ChangelogTable[CustomerState] = ChangelogTable(
+        Commerce(timedelta(days=5), lambda c: c or "other"), "x-commerce-changelog",
+        timedelta(days=5), {},
+    )
+    (zero,) = table.own_empty([0])
+    order = decode(b'{"type": "order.placed", "event_id": "e1", "occurred_at": '
+                   b'"2026-11-27T11:00:00Z", "order_id": "o1", "customer_id": "c1", '
+                   b'"amount": "10.00", "currency": "EUR"}', lambda: AT)
+    assert not isinstance(order, Rejection)
+    zero.apply("c1", 0, order)
+    sent: list[tuple[bytes, int]] = []
+
+    async def send(topic: str, key: bytes, value: bytes | None, partition: int) -> None:
+        sent.append((key, partition))
+        if len(sent) == 1:
+            table.own_empty([1])  # a recovery finishing meanwhile
+        await asyncio.sleep(0)
+
+    await table.flush(send)
+    assert {p for _, p in sent} == {0}
