@@ -31,7 +31,10 @@ START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 HOURS = 2.0  # 4,332 events of the black-friday profile, seed 11
 END = START + timedelta(hours=HOURS)
 FIXED = f"fixed:{END.isoformat().replace('+00:00', 'Z')}"
-TABLES = ("tickets", "chats", "agents", "commerce")
+# As in the crash-loop test: a commerce value also holds the contacts that reach it through the
+# contacts topic, whose interleaving with the orders differs from pass to pass (the join is
+# symmetric in event time, so counters and gauges agree; the stored bytes need not).
+TABLES = ("tickets", "chats", "agents")
 HELD = "test fault: a revocation began while a bulk batch was held"
 SMALL_BATCHES = {"SUPPORTPULSE_BATCH_MAX": "10"}  # many batches, so one is always in flight
 
