@@ -52,6 +52,20 @@ class ChangelogCodec(Generic[S]):
         out += [(key, None) for key in deletes]
         return out, [*puts, *((key, None) for key in deletes)]
 
+    def decode(self, value: bytes) -> S:
+        return self._decoder.decode(value)
+
+    def load_tail(self, state: PartitionState[S], key: str, value: bytes | None) -> None:
+        """Apply a key's latest record after a snapshot (call `finish_tail()` after): unlike
+        `load`, the state does not start empty, so a tombstone removes what it holds."""
+        if key == META_KEY:
+            if value is not None:
+                state.load_meta(self._meta_decoder.decode(value))
+        elif key.startswith((WINDOW_PREFIX, HOUR_PREFIX)):
+            state.load_window(key, None if value is None else self._window_decoder.decode(value))
+        else:
+            state.load_tail(key, None if value is None else self._decoder.decode(value))
+
     def load(self, state: PartitionState[S], key: str, value: bytes | None) -> None:
         """Apply a key's latest record to a state being recovered (call `rebuild()` after)."""
         if value is None:
