@@ -282,6 +282,10 @@ class WorkerProcess(Child):
         """Its settings as they will be at start (the deployment's, then the overrides)."""
         env = self.deployment.env(**self.env_overrides)
         env["SUPPORTPULSE_WEB_PORT"] = str(self.port)
+        if "SUPPORTPULSE_DATA_DIR" not in self.env_overrides:
+            # Each worker has its own data dir, as on separate machines (issue 18): a test that
+            # restarts a worker on its own local state passes the same SUPPORTPULSE_DATA_DIR.
+            env["SUPPORTPULSE_DATA_DIR"] = str(self.deployment.workdir / "data" / self.name)
         return env
 
     def start(self, wait_ready: bool = True, timeout: float = 60.0) -> Self:
