@@ -121,8 +121,7 @@ class Consumer(faust_aiokafka.Consumer):
                 if records is None or self.should_stop:
                     continue
                 if not self.flow_active:
-                    # A rebalance paused the flow: go back to what was committed (as faust).
-                    await self.perform_seek()
+                    await self._seek_back()
                     continue
                 await self._deliver(records, active, bulk)
         except self.consumer_stopped_errors:
@@ -133,6 +132,16 @@ class Consumer(faust_aiokafka.Consumer):
             if self.transport.app.should_stop:
                 return
             raise
+
+    async def _seek_back(self) -> None:
+        """A rebalance paused the flow: go back to what was committed, as faust's `getmany`
+        does, and like it survive a failed seek. A partition revoked between the pause and the
+        seek makes aiokafka raise IllegalStateError ("No current assignment"); raising it here
+        crashed the whole worker mid-rebalance. The next assignment seeks again."""
+        try:
+            await self.perform_seek()
+        except Exception as exc:  # as faust: any seek failure waits for the next assignment
+            log.warning("seek to the committed offsets failed while the flow is paused: %r", exc)
 
     async def _deliver(
         self, records: Mapping[TP, Sequence[Any]], active: set[TP] | None,

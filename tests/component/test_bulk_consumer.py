@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from aiokafka.errors import IllegalStateError
 from aiokafka.structs import ConsumerRecord
 from faust.types import TP, Message
 
@@ -136,3 +137,33 @@ async def test_batches_are_at_most_batch_max(consumer: Any) -> None:
     tp = TP(TOPIC, 0)
     await consumer._deliver({tp: records(tp, range(5))}, None, {TOPIC: recorder.handler(consumer)})
     assert recorder.batches == [[0, 1], [2, 3], [4]]
+
+
+async def test_a_seek_back_that_finds_the_partition_revoked_does_not_crash_the_worker(
+    consumer: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # CI, rebalance test: the flow paused, the partition was revoked before the seek back, and
+    # aiokafka's IllegalStateError out of _drain_messages crashed the worker (faust's own
+    # getmany logs it and goes on; so must the bulk path).
+    consumer.loop = asyncio.get_running_loop()
+    tp = TP(TOPIC, 3)
+    fetcher = type("Fetcher", (), {"_stopped": asyncio.Event()})()
+    fetches: list[int] = []
+    seeks: list[int] = []
+
+    async def next_records(wait: float) -> tuple[Any, Any]:
+        fetches.append(1)
+        if len(fetches) == 2:
+            fetcher._stopped.set()  # the second round is the last
+        return {tp: records(tp, [0])}, {tp}
+
+    async def seek() -> None:
+        seeks.append(1)
+        raise IllegalStateError(f"No current assignment for partition {tp}")
+
+    monkeypatch.setattr(consumer, "_wait_next_records", next_records)
+    monkeypatch.setattr(consumer, "perform_seek", seek)
+    consumer.stop_flow()
+    await asyncio.wait_for(consumer._drain_messages(fetcher), 5)
+    assert len(seeks) == 2  # tried again on the next round, not crashed on the first
+    assert "No current assignment" in caplog.text
