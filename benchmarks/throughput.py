@@ -137,7 +137,7 @@ async def raw_consume(bootstrap: str, topics: list[str], total: int) -> dict[str
 
 async def topic_sizes(bootstrap: str, topics: list[str]) -> dict[str, int]:
     """Records per topic (true end offsets summed over partitions; topics start at 0)."""
-    from stream.tables import true_end_offsets
+    from stream.changelog_io import true_end_offsets
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                                 enable_auto_commit=False)

@@ -7,11 +7,17 @@ collector in `stream.live` derives them at scrape time from the partitions this 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -67,6 +73,21 @@ class Metrics:
         self.events = counter("events", "Events applied, by stream and type.", ("stream", "type"))
         self.rejected = counter("events_rejected", "Input rejected to the DLQ.", ("reason",))
         self.late = counter("events_late", "Events older than the state they change.", ("stream",))
+        # Table recovery at assignment (stream/table_recovery.py); `start` is `snapshot` (a local
+        # snapshot plus the changelog tail) or `beginning` (the whole changelog).
+        self.recoveries = counter(
+            "table_recoveries", "Table partitions recovered, by where the read started.",
+            ("table", "start"),
+        )
+        self.recovery_records = counter(
+            "table_recovery_records", "Changelog records read by table recoveries.",
+            ("table", "start"),
+        )
+        self.recovery_seconds = Gauge(
+            "support_table_recovery_seconds",
+            "Seconds the last recovery of a table partition took (assignment to ready).",
+            ("table", "partition"), registry=registry,
+        )
         cp = ("channel", "priority")
         self.counters: dict[str, Counter | ExactCounter] = {
             fx.TICKETS_CREATED: counter("tickets_created", "Tickets created.", cp),
@@ -242,3 +263,15 @@ class _ExactChild:
         if not isinstance(amount, int):
             raise TypeError(f"an exact counter adds ints, not {type(amount).__name__}")
         self.total += amount
+
+
+def recovery_observer(metrics: Metrics, table: str) -> Callable[[int, float, int, bool], None]:
+    """`ChangelogTable.on_recovered` for one table."""
+
+    def observe(partition: int, seconds: float, records: int, from_snapshot: bool) -> None:
+        start = "snapshot" if from_snapshot else "beginning"
+        metrics.recoveries.labels(table, start).inc()
+        metrics.recovery_records.labels(table, start).inc(records)
+        metrics.recovery_seconds.labels(table, str(partition)).set(seconds)
+
+    return observe

@@ -20,7 +20,7 @@ from typing import Any, Generic
 
 from stream.domain.changelog import Record
 from stream.domain.partition import Derived, PartitionState, S
-from stream.table_store import Identity, SnapshotStore, record_check
+from stream.table_store import Identity, Snapshot, SnapshotStore, Untrusted, record_check
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,31 @@ class Snapshots(Generic[S]):
         return Identity(i.app_id, i.topic, partition, i.partitions, i.schema)
 
     # --- ownership -------------------------------------------------------------------------------
+    async def load(self, partition: int) -> Snapshot | None:
+        """The partition's snapshot if there is one that may be used; an untrusted file is
+        logged and removed (the caller reads the whole changelog and writes a new one)."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self.store.executor, self.store.read, self._identity(partition))
+        except Untrusted as why:
+            self.untrusted(partition, str(why))
+            return None
+
+    def untrusted(self, partition: int, why: str) -> None:
+        log.warning("local snapshot of %s partition %d not used: %s; reading the whole changelog",
+                    self.store.table, partition, why)
+        self.store.executor.submit(self.store.discard, partition)
+
     def track(
         self, partition: int, anchor: int, last: list[Any] | None, state: PartitionState[S],
-        base: dict[str, bytes] | None = None,
+        base: dict[str, bytes] | None = None, tail: dict[str, bytes | None] | None = None,
     ) -> None:
         """A partition became ready at changelog offset `anchor`. After a full recovery `base`
-        holds the records read, written at once as the partition's first snapshot."""
-        self._pending[partition] = {}
+        holds the records read, written at once as the partition's first snapshot; after a
+        restore, `tail` holds the latest records read after the snapshot's anchor (they go into
+        the next one)."""
+        self._pending[partition] = dict(tail or {})
         self._anchor[partition] = (anchor, last)
         self._sent.pop(partition, None)
         if base is not None:

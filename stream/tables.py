@@ -2,15 +2,14 @@
 
 Why not `faust.Table`: (1) faust writes one changelog message per table write, which caps a
 stateful agent at ≈3.4k events/s here; we write each changed key once per processed batch.
-(2) faust's recovery stops at the high-water mark that ListOffsets reports, and the tansu broker
-used on bare machines reports the *last batch's base offset* + 1 there, so faust silently drops
-the tail of a changelog partition (measured: 1998 of 2000 updates recovered). Recovery here
-finds the true end by fetching the last batch.
+(2) faust's recovery drops the tail of a changelog partition on tansu (stream/changelog_io.py).
 
 The table of one stream holds a `PartitionState` per owned source partition. Changelog records
 go to partition p of `<app_id>-<stream>-changelog` for source partition p; they are sent through
 faust's producer, which faust flushes before it commits source offsets, so a committed offset
-never runs ahead of the state written for it.
+never runs ahead of the state written for it. With local snapshots on (stream/snapshots.py), a
+partition's recovery starts from its snapshot and reads only the changelog after it
+(stream/table_recovery.py).
 """
 
 from __future__ import annotations
@@ -19,12 +18,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
-from typing import Any, Generic
+from typing import Any, Generic, cast
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
+from stream.changelog_io import ChangelogReader, Reader, source_end_offsets
 from stream.domain.changelog import ChangelogCodec
 from stream.domain.partition import Kind, PartitionState, S
+from stream.snapshots import Snapshots
+from stream.table_recovery import recover
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ class ChangelogTable(Generic[S]):
         retention: timedelta,
         consumer_config: dict[str, Any],
         source_topic: str | None = None,
+        snapshots: Snapshots[S] | None = None,
+        reader: Callable[[dict[str, Any], str], Reader] = ChangelogReader,
     ) -> None:
         self.kind = kind
         self.topic = topic
@@ -49,7 +51,11 @@ class ChangelogTable(Generic[S]):
         self._ready: dict[int, asyncio.Event] = {}
         self._recovering: dict[int, asyncio.Task[None]] = {}
         self.codec = ChangelogCodec(kind)
+        self.snapshots = snapshots  # local snapshots (None: recovery reads whole changelogs)
+        self.reader = reader
         self.recovered_records = 0
+        # Called with (partition, seconds, changelog records read, restored from a snapshot).
+        self.on_recovered: Callable[[int, float, int, bool], None] | None = None
         # Called with each partition once it is recovered (e.g. to rebuild a read model).
         self.on_ready: Callable[[int, PartitionState[S]], Awaitable[None]] | None = None
 
@@ -87,12 +93,17 @@ class ChangelogTable(Generic[S]):
             task.cancel()
         self._ready.pop(p, None)
         self.partitions.pop(p, None)
+        if self.snapshots is not None:
+            self.snapshots.drop(p)  # its file stays: a later assignment restores from it
 
     def owned(self) -> list[int]:
         return sorted(self._ready)
 
     def is_ready(self) -> bool:
         return all(event.is_set() for event in self._ready.values())
+
+    def recovering(self) -> list[int]:
+        return sorted(p for p, event in self._ready.items() if not event.is_set())
 
     async def partition(self, p: int) -> PartitionState[S] | None:
         """The ready state of partition p, waiting for its recovery; None if not owned."""
@@ -114,11 +125,26 @@ class ChangelogTable(Generic[S]):
         # A copy: recovery adds partitions and revocation drops them while the sends await.
         for p, state in list(self.partitions.items()):
             records, changed = self.codec.records(state)
+            # Taken before any await: a snapshot captured now agrees with these records.
+            capture = self.snapshots.drained(p, state, records) if self.snapshots else None
+            delivery = None
             for key, value in records:
-                await send(self.topic, key.encode(), value, p)
+                delivery = await send(self.topic, key.encode(), value, p)
+            if self.snapshots is not None:
+                self.snapshots.sent(p, delivery, records[-1] if records else None, capture)
             if changed:
                 changes[p] = changed
         return changes
+
+    # --- local snapshots --------------------------------------------------------------------
+    def snapshot_due(self) -> None:
+        """The snapshot interval passed: bring every ready partition's snapshot up to date."""
+        if self.snapshots is not None:
+            self.snapshots.due(self.ready_partitions())
+
+    async def settle_snapshots(self) -> None:
+        if self.snapshots is not None:
+            await self.snapshots.settle()
 
     # --- recovery -------------------------------------------------------------------------------
     async def _recover(self, partitions: list[int]) -> None:
@@ -141,113 +167,32 @@ class ChangelogTable(Generic[S]):
             return
         loop = asyncio.get_running_loop()
         started = loop.time()
-        states = {p: PartitionState(p, self.kind, self.retention) for p in partitions}
-        # Only the last record of a key counts, so only that one is decoded: a key written
-        # many times (a customer's contacts: ≈ 10 records per key in the benchmarks; tansu
-        # does not compact) costs one decode instead of one per record. The raw bytes of each
-        # key's last record are held until the end of the read.
-        latest: dict[int, dict[str, bytes | None]] = {p: {} for p in partitions}
-        records = 0
-        async for p, key, value in read_changelog(self.consumer_config, self.topic, partitions):
-            latest[p][key] = value
-            records += 1
-        for p, last in latest.items():
-            state = states[p]
-            for n, (key, value) in enumerate(last.items(), 1):
-                if n % 20_000 == 0:
-                    await asyncio.sleep(0)  # let the web server and other agents run
-                self.codec.load(state, key, value)
-            last.clear()
+        async with self.reader(self.consumer_config, self.topic) as reader:
+            recovered = await recover(reader, self.codec, self.kind, self.retention, partitions,
+                                      self.snapshots)
         if self.source_topic is not None:
             ends = await source_end_offsets(self.consumer_config, self.source_topic, partitions)
             for p, end in ends.items():
-                states[p].catch_up_to = end - 1
-        for p, state in states.items():
-            state.rebuild()
-            if p in self._ready:  # not revoked meanwhile
-                self.partitions[p] = state
-                self._ready[p].set()
-                self._recovering.pop(p, None)
-                if self.on_ready is not None:
-                    await self.on_ready(p, state)
-        self.recovered_records += records
+                recovered[p].state.catch_up_to = end - 1
+        seconds = loop.time() - started
+        for p, got in recovered.items():
+            if p not in self._ready:  # revoked meanwhile
+                continue
+            self.partitions[p] = got.state
+            if self.snapshots is not None:
+                base = None if got.snapshot else cast(dict[str, bytes], got.latest)
+                self.snapshots.track(p, got.end, got.last, got.state, base=base,
+                                     tail=got.latest if got.snapshot else None)
+            got.latest = {}
+            self._ready[p].set()
+            self._recovering.pop(p, None)
+            if self.on_recovered is not None:
+                self.on_recovered(p, seconds, got.records, got.snapshot)
+            if self.on_ready is not None:
+                await self.on_ready(p, got.state)
+        self.recovered_records += sum(got.records for got in recovered.values())
         log.info(
-            "recovered %s partitions %s: %d records, %d keys in %.2fs",
-            self.topic, partitions, records,
-            sum(len(s.values) for s in states.values()), loop.time() - started,
+            "recovered %s partitions %s in %.2fs: %d records read, %d from local snapshots",
+            self.topic, partitions, seconds, sum(got.records for got in recovered.values()),
+            sum(got.snapshot for got in recovered.values()),
         )
-
-
-async def read_changelog(
-    consumer_config: dict[str, Any], topic: str, partitions: list[int]
-) -> Any:
-    """Yield (partition, key, value) for every record from the start to the true end."""
-    consumer = AIOKafkaConsumer(
-        **consumer_config,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-        fetch_max_bytes=32 * 1024 * 1024,
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        begin = await consumer.beginning_offsets(tps)
-        end = await true_end_offsets(consumer, tps)
-        remaining = {tp for tp in tps if end[tp] > begin[tp]}
-        for tp in remaining:
-            consumer.seek(tp, begin[tp])
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=500, max_records=10000)
-            for tp, messages in batch.items():
-                stop = end[tp]
-                for message in messages:
-                    if message.offset >= stop:
-                        break
-                    yield tp.partition, message.key.decode(), message.value
-                if messages and messages[-1].offset >= stop - 1:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
-
-
-async def source_end_offsets(
-    consumer_config: dict[str, Any], topic: str, partitions: list[int]
-) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(**consumer_config, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        ends = await true_end_offsets(consumer, tps)
-        return {tp.partition: end for tp, end in ends.items()}
-    finally:
-        await consumer.stop()
-
-
-async def true_end_offsets(
-    consumer: AIOKafkaConsumer, tps: list[TopicPartition]
-) -> dict[TopicPartition, int]:
-    """End offsets that are right on tansu too (see the module docstring).
-
-    Kafka reports last offset + 1; tansu may report an offset inside the last record batch.
-    Fetching from (reported − 1) returns that whole batch, whose last offset + 1 is the end.
-    """
-    reported: dict[TopicPartition, int] = await consumer.end_offsets(tps)
-    result = dict(reported)
-    probe = [tp for tp in tps if reported[tp] > 0]
-    for tp in probe:
-        consumer.seek(tp, reported[tp] - 1)
-    pending = set(probe)
-    deadline = asyncio.get_running_loop().time() + 10.0
-    while pending and asyncio.get_running_loop().time() < deadline:
-        batch = await consumer.getmany(*pending, timeout_ms=200)
-        for tp, messages in batch.items():
-            if messages:
-                result[tp] = max(reported[tp], messages[-1].offset + 1)
-                pending.discard(tp)
-    if pending:
-        raise RuntimeError(f"could not read the last record of {sorted(map(str, pending))}")
-    return result

@@ -48,6 +48,23 @@ class ProcessingSettings(BaseModel):
             "replaced; bounds latency on tansu)."
         ),
     )
+    # Local snapshots of the tables on the data dir (stream/table_store.py): a restart reads
+    # only the changelog written after the last one.
+    table_snapshots: bool = Field(
+        default=True,
+        description=(
+            "Keep local snapshots of the tables under the data dir, so a restarted worker reads"
+            " only the changelog tail after them (false: every recovery reads whole changelogs)."
+        ),
+    )
+    table_snapshot_interval_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How often each owned table partition's snapshot is brought up to date (and on a"
+            " clean stop); a restart reads the changelog written since."
+        ),
+    )
     session_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Consumer group session timeout."
     )

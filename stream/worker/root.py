@@ -24,7 +24,7 @@ from stream.domain.sla import SlaRules
 from stream.domain.sla_policy import parse_policy_text
 from stream.kafka_io import WorkerTopics
 from stream.live import LiveCollector
-from stream.metrics import Metrics
+from stream.metrics import Metrics, recovery_observer
 from stream.read_model import ReadModel
 from stream.scorecards import Scorecards
 from stream.security import redis_kwargs
@@ -57,7 +57,8 @@ class Pipeline:
             self.policy) else None
         self.forecast = shipped.source(s.forecast_file, shipped.FORECAST)
         commerce = Commerce(timedelta(seconds=s.attribution_window_seconds), s.currency_label)
-        self.tables = build_tables(s, self.rules, commerce)
+        self.tables = build_tables(s, self.rules, commerce,
+                                   self.policy.text if self.policy else None)
         tz = ZoneInfo(s.timezone)
         self.redis = redis.asyncio.Redis.from_url(
             s.redis_url.get_secret_value(), **redis_kwargs(s)
@@ -66,6 +67,8 @@ class Pipeline:
         self.health = Health(self.redis, self.read_model, self.tables)
         for stream in SLA_STREAMS:
             self.tables[stream].on_ready = self.health.rebuild_on_ready(stream)
+        for stream, table in self.tables.items():
+            table.on_recovered = recovery_observer(self.metrics, stream)
         scorecards = Scorecards(self.redis, s.app_id, tz)
         customers = CustomerDays(self.redis, s.app_id, tz)
         self.outputs = Outputs(lambda: self.app.producer, WorkerTopics.of(s), self.tables,
@@ -93,6 +96,7 @@ class Pipeline:
                 "staffing": (30.0, self.stage_two.publish_staffing),
                 "sla-sweep": (sweep.INTERVAL_SECONDS, self.sweep.tick),
                 "redis_health": (2.0, self.health.check_redis),
+                "snapshots": (s.table_snapshot_interval_seconds, self.snapshot),
             },
             on_assigned=self.on_assigned,
             started=[
@@ -104,6 +108,7 @@ class Pipeline:
         ))
         register_views(self.app, s, registry, self.tables, self.read_model, scorecards,
                        clock.now, self.is_ready)
+        self.app.on_before_shutdown.connect(self.snapshot_on_stop)  # type: ignore[arg-type]
 
     async def process(self, stream: str, batch: Sequence[Any]) -> None:
         """One batch of an input topic: apply, then write the outcome in exactly-once order."""
@@ -113,6 +118,16 @@ class Pipeline:
     async def contacts(self, batch: Sequence[Any]) -> None:
         await self.ingest.apply_contacts(batch)
         await self.outputs.flush("commerce")
+
+    async def snapshot(self) -> None:
+        for table in self.tables.values():
+            table.snapshot_due()
+
+    async def snapshot_on_stop(self, sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        """A clean stop: the consumer is stopped; write what the tables hold now."""
+        await self.snapshot()
+        for table in self.tables.values():
+            await table.settle_snapshots()
 
     def on_assigned(self, assigned: Iterable[Any]) -> None:
         assigned = list(assigned)

@@ -9,10 +9,9 @@ from stream.domain.commerce import Commerce
 from stream.domain.conversations import Chats, Tickets
 from stream.domain.presence import Presence
 from stream.domain.sla import SlaRules
-from stream.kafka_io import changelog_topics
 from stream.settings import Settings
 from stream.tables import ChangelogTable
-from stream.worker.faust_config import consumer_config
+from stream.worker.table_setup import changelog_table
 
 # The tables whose values carry SLA targets (the sweep, notices and the Redis read model).
 SLA_STREAMS = ("tickets", "chats")
@@ -22,32 +21,20 @@ DUE_STREAMS = (*SLA_STREAMS, "commerce")
 Tables = dict[str, ChangelogTable[Any]]
 
 
-def build_tables(settings: Settings, rules: SlaRules | None, commerce: Commerce) -> Tables:
-    retention = timedelta(seconds=settings.state_retention_seconds)
-    cfg = consumer_config(settings)
-    topics = changelog_topics(settings)  # created before the worker starts
+def build_tables(
+    settings: Settings, rules: SlaRules | None, commerce: Commerce, policy_text: str | None = None,
+) -> Tables:
+    s = settings
+    retention = timedelta(seconds=s.state_retention_seconds)
 
-    def changelog(stream: str) -> str:
-        name = f"{settings.app_id}-{stream}-changelog"
-        assert name in topics
-        return name
+    def table(stream: str, kind: Any, retention: timedelta, source: str | None) -> Any:
+        return changelog_table(s, stream, kind, retention, source, policy_text)
 
     return {
-        "tickets": ChangelogTable(
-            Tickets(rules, settings.queue_label), changelog("tickets"), retention, cfg,
-            source_topic=settings.topic_tickets,
-        ),
-        "chats": ChangelogTable(
-            Chats(settings.queue_label, rules), changelog("chats"), retention, cfg,
-            source_topic=settings.topic_chats,
-        ),
-        "agents": ChangelogTable(
-            Presence(settings.queue_label), changelog("agents"), retention, cfg
-        ),
+        "tickets": table("tickets", Tickets(rules, s.queue_label), retention, s.topic_tickets),
+        "chats": table("chats", Chats(s.queue_label, rules), retention, s.topic_chats),
+        "agents": table("agents", Presence(s.queue_label), retention, None),
         # The commerce table keeps a customer for the longest engagement window (or the
         # attribution window if longer) after their last event, not the retention.
-        "commerce": ChangelogTable(
-            commerce, changelog("commerce"), commerce.retention, cfg,
-            source_topic=settings.topic_commerce,
-        ),
+        "commerce": table("commerce", commerce, commerce.retention, s.topic_commerce),
     }

@@ -83,5 +83,6 @@ def register_views(
         if not authorized(request):
             return unauthorized(web)
         ready = is_ready()
-        body = {"ready": ready, "partitions": {name: t.owned() for name, t in tables.items()}}
+        body = {"ready": ready, "partitions": {name: t.owned() for name, t in tables.items()},
+                "recovering": {name: t.recovering() for name, t in tables.items()}}
         return web.json(body, status=200 if ready else 503)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import msgspec
-import pytest
 
-from stream import tables
 from stream.domain.commerce import Commerce, CustomerState
 from stream.domain.partition import META_KEY, WINDOW_PREFIX, PartitionMeta
 from stream.tables import ChangelogTable
+from tests.component.fake_changelog import FakeChangelog
 
 AT = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 encode = msgspec.msgpack.Encoder().encode
@@ -23,18 +20,13 @@ def customer(offset: int) -> bytes:
     return encode(CustomerState(offset=offset, updated_at=AT, recent=[]))
 
 
-async def recover(
-    monkeypatch: pytest.MonkeyPatch, records: list[tuple[int, str, bytes | None]]
-) -> ChangelogTable[CustomerState]:
-    async def fake_read(config: Any, topic: str, partitions: list[int]) -> AsyncIterator[Any]:
-        for record in records:
-            if record[0] in partitions:
-                yield record
-
-    monkeypatch.setattr(tables, "read_changelog", fake_read)
+async def recover(records: list[tuple[int, str, bytes | None]]) -> ChangelogTable[CustomerState]:
+    changelog = FakeChangelog(2)
+    for p, key, value in records:
+        changelog.logs[p].append((key, value))
     table: ChangelogTable[CustomerState] = ChangelogTable(
         Commerce(timedelta(days=5), lambda c: c or "other"), "x-commerce-changelog",
-        timedelta(days=5), {},
+        timedelta(days=5), {}, reader=changelog.reader,
     )
     table.assign([0, 1])
     # A recovery that fails is retried for ever: a guard, not a timing assertion.
@@ -44,10 +36,8 @@ async def recover(
     return table
 
 
-async def test_recovery_keeps_the_last_record_of_each_key(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    table = await recover(monkeypatch, [
+async def test_recovery_keeps_the_last_record_of_each_key() -> None:
+    table = await recover([
         (0, "cust-a", customer(1)),
         (0, "cust-b", customer(2)),
         (1, "cust-a", customer(3)),  # another partition: another state
@@ -68,12 +58,10 @@ async def test_recovery_keeps_the_last_record_of_each_key(
     assert table.is_ready()
 
 
-async def test_recovery_decodes_only_the_last_record_of_a_key(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_recovery_decodes_only_the_last_record_of_a_key() -> None:
     # Superseded records are never decoded (a customer's contacts write ≈ 10 per key): an
     # undecodable one before the last does not matter.
-    table = await recover(monkeypatch, [
+    table = await recover([
         (0, "cust-a", b"\xc1 not msgpack"),
         (0, "cust-a", customer(7)),
     ])

@@ -28,11 +28,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from stream.changelog_io import true_end_offsets
 from stream.embedded import StackError, free_port, tansu_binary, wait_for_port
 from stream.kafka_io import route
 from stream.settings import Settings
 from stream.stopping import stop_process
-from stream.tables import true_end_offsets
 from tests.integration.fixtures import Deployment, Samples, by_labels
 
 # The gauges the LiveCollector derives from table state (CONTRACT §4 "live state"). Pipeline
