@@ -1,9 +1,12 @@
 """The recovery rows: a restarted worker's time to /readyz with N open tickets in its tables.
 
 Recovery: per size N, a fresh deployment gets N `ticket.created` events (10 min of event time,
-none due), a worker applies them (ingest rate reported), is stopped with SIGTERM, a new worker is
-started, and we time process start → /readyz 200 (also start → /healthz and the table's own
-"recovered … in X s" log line). A second restart runs under py-spy for the recovery profile
+none due), a worker applies them (ingest rate reported), is stopped with SIGTERM (which brings its
+local snapshots up to date), and a new worker is started twice on the same data dir: once with
+snapshots off (it reads the whole changelog: `readyz_s`), then with them on (snapshot + changelog
+tail: `snapshot_readyz_s`). We time process start → /readyz 200 (also start → /healthz, the
+tables' own "recovered … in X s" log lines, and the open tickets each one serves). With
+--profile, one more restart runs under py-spy for the recovery profile
 (`results/profile-recovery.txt`). Recovery also reports the worker process's RSS growth per
 ticket (and Redis's) during the ingest.
 """
@@ -62,13 +65,19 @@ def recover(bench: Bench, n: int) -> dict[str, Any]:
         row["redis_bytes_per_ticket"] = round((redis_memory(bench.redis.url) - redis0) / n, 1)
     finally:
         first.stop()
-    second = dep.bench_worker(f"rec{n}-restart", app_id).start(wait_ready=False)
-    try:
-        row["healthz_s"] = round(second.wait_http("/healthz", 600, poll=0.05), 2)
-        row["readyz_s"] = round(second.wait_http("/readyz", 1200, poll=0.1), 2)
-    finally:
-        second.stop()
-    row.update(recovered_log(second.log_path))  # after the stop: its stdout is buffered
+    # The same restart twice, side by side: from the whole changelog (snapshots off), then
+    # from the local snapshots the clean stop above wrote, plus the changelog tail after them.
+    for label, env in (("", {"SUPPORTPULSE_TABLE_SNAPSHOTS": "false"}), ("snapshot_", {})):
+        again = dep.bench_worker(f"rec{n}-restart-{label or 'full'}", app_id, **env)
+        again.start(wait_ready=False)
+        try:
+            row[f"{label}healthz_s"] = round(again.wait_http("/healthz", 600, poll=0.05), 2)
+            row[f"{label}readyz_s"] = round(again.wait_http("/readyz", 1200, poll=0.1), 2)
+            row[f"{label}open_tickets_served"] = open_tickets(again)
+        finally:
+            again.stop()
+        found = recovered_log(again.log_path)  # after the stop: its stdout is buffered
+        row.update({f"{label}{k}": v for k, v in found.items()})
     if bench.profile:
         third = dep.bench_worker(f"rec{n}-profiled", app_id).start(wait_ready=False)
         out = bench.workdir / f"profile-recovery-{n}.raw"
@@ -95,14 +104,26 @@ def redis_memory(url: str) -> int:
         client.close()
 
 
+def open_tickets(worker: Any) -> int:
+    """support_tickets_open summed: the restarted worker serves the state it recovered."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, body = worker.http("/metrics")
+    assert status == 200
+    return int(sum(s.value for f in text_string_to_metric_families(body.decode())
+                   for s in f.samples if s.name == "support_tickets_open"))
+
+
 def recovered_log(path: Path) -> dict[str, Any]:
-    pattern = re.compile(r"recovered (\S+) partitions .*?: (\d+) records, (\d+) keys in ([\d.]+)s")
-    records = keys = found = 0
+    """The tables' own "recovered ... in X s: N records read, M from local snapshots" lines."""
+    pattern = re.compile(
+        r"recovered (\S+) partitions .*? in ([\d.]+)s: (\d+) records read, (\d+) from local")
+    records = restored = found = 0
     longest = 0.0
     for match in pattern.finditer(path.read_text(errors="replace")):
         found += 1
-        records += int(match[2])
-        keys += int(match[3])
-        longest = max(longest, float(match[4]))
-    return {"changelog_records": records, "keys_recovered": keys, "table_recover_s": longest,
-            "tables_recovered": found}
+        records += int(match[3])
+        restored += int(match[4])
+        longest = max(longest, float(match[2]))
+    return {"changelog_records": records, "partitions_from_snapshot": restored,
+            "table_recover_s": longest, "tables_recovered": found}

@@ -60,7 +60,10 @@ class ChangelogReader:
 
     def _tps(self, partitions: list[int]) -> list[TopicPartition]:
         tps = [TopicPartition(self.topic, p) for p in partitions]
-        self.consumer.assign(tps)
+        # Assign once (`bounds` assigns them all): assigning again while the fetcher is still
+        # resetting the old assignment's positions leaves a task that stop() waits on forever.
+        if not set(tps) <= self.consumer.assignment():
+            self.consumer.assign(sorted({*tps, *self.consumer.assignment()}))
         return tps
 
     async def bounds(self, partitions: list[int]) -> dict[int, Bounds]:

@@ -211,7 +211,15 @@ class ReadModel:
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(zset, details)
         written: dict[str, dict[str, AtRiskEntry]] = {}
-        for key, value in list(state.values.items()):
+        for n, key in enumerate(list(state.values), 1):
+            if n % 5000 == 0:
+                # After a restore from a local snapshot, values are decoded here on first read
+                # (≈ 20 µs each): yield so events, scrapes and /readyz are served meanwhile.
+                # What changes meanwhile is queued behind this lock as an update.
+                await asyncio.sleep(0)
+            value = state.values.get(key)
+            if value is None:
+                continue  # deleted meanwhile
             entries = self._entries(key, value, stream)
             for member, entry in entries.items():
                 self._add(pipe, zset, details, member, entry)

@@ -175,9 +175,8 @@ class ChangelogTable(Generic[S]):
             for p, end in ends.items():
                 recovered[p].state.catch_up_to = end - 1
         seconds = loop.time() - started
-        for p, got in recovered.items():
-            if p not in self._ready:  # revoked meanwhile
-                continue
+        ready = [(p, got) for p, got in recovered.items() if p in self._ready]  # not revoked
+        for p, got in ready:
             self.partitions[p] = got.state
             if self.snapshots is not None:
                 base = None if got.snapshot else cast(dict[str, bytes], got.latest)
@@ -188,7 +187,10 @@ class ChangelogTable(Generic[S]):
             self._recovering.pop(p, None)
             if self.on_recovered is not None:
                 self.on_recovered(p, seconds, got.records, got.snapshot)
-            if self.on_ready is not None:
+        # Every partition is ready (and serving) before the first on_ready (a read model
+        # rebuild) starts: one partition's rebuild does not hold the others' readiness.
+        for p, got in ready:
+            if self.on_ready is not None and self.partitions.get(p) is got.state:
                 await self.on_ready(p, got.state)
         self.recovered_records += sum(got.records for got in recovered.values())
         log.info(
