@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic
@@ -100,10 +101,7 @@ async def _untrusted(reader: Reader, p: int, bounds: Bounds, snapshot: Snapshot)
 async def _load(codec: ChangelogCodec[S], got: Recovered[S], keep: bool) -> None:
     """A whole changelog read: decode each key's last record, then derive."""
     state = got.state
-    for n, (key, value) in enumerate(got.latest.items(), 1):
-        if n % YIELD_EVERY == 0:
-            await asyncio.sleep(0)
-        codec.load(state, key, value)
+    await _each_latest(got, codec.load)
     state.rebuild()
     if not keep:
         got.latest.clear()
@@ -115,8 +113,15 @@ async def _restore(codec: ChangelogCodec[S], got: Recovered[S], snapshot: Snapsh
     for key in [k for k in raw if k.startswith("\x00")]:  # meta and windows: few, decoded now
         codec.load(state, key, raw.pop(key))
     state.restore(LazyValues(raw, codec.decode), snapshot.derived)
+    await _each_latest(got, codec.load_tail)
+    state.finish_tail()
+
+
+async def _each_latest(
+    got: Recovered[S], load: Callable[[PartitionState[S], str, bytes | None], None],
+) -> None:
+    """`load` each key's last record read into the state, yielding now and then."""
     for n, (key, value) in enumerate(got.latest.items(), 1):
         if n % YIELD_EVERY == 0:
             await asyncio.sleep(0)
-        codec.load_tail(state, key, value)
-    state.finish_tail()
+        load(got.state, key, value)

@@ -53,7 +53,6 @@ class ChangelogTable(Generic[S]):
         self.codec = ChangelogCodec(kind)
         self.snapshots = snapshots  # local snapshots (None: recovery reads whole changelogs)
         self.reader = reader
-        self.recovered_records = 0
         # Called with (partition, seconds, changelog records read, restored from a snapshot).
         self.on_recovered: Callable[[int, float, int, bool], None] | None = None
         # Called with each partition once it is recovered (e.g. to rebuild a read model).
@@ -192,7 +191,6 @@ class ChangelogTable(Generic[S]):
         for p, got in ready:
             if self.on_ready is not None and self.partitions.get(p) is got.state:
                 await self.on_ready(p, got.state)
-        self.recovered_records += sum(got.records for got in recovered.values())
         log.info(
             "recovered %s partitions %s in %.2fs: %d records read, %d from local snapshots",
             self.topic, partitions, seconds, sum(got.records for got in recovered.values()),
